@@ -1,0 +1,44 @@
+# The README's two commands:  `make book`  and  `make test`.
+# Both start from nothing: they create the virtual environment, install the
+# project and fetch MNIST when those are missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := $(VENV)/.installed
+# Extra flags for jupyter-book, e.g. JBFLAGS=--all to re-execute everything.
+JBFLAGS ?=
+# Hash of the package source: when it changes, the execution cache is dropped,
+# because jupyter-cache only notices changes to the chapters' code cells.
+PKG_HASH = $(shell cat $$(ls mnist_lessons/*.py | sort) | sha256sum | cut -c1-16)
+
+.PHONY: book test install data clean bench
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[book,test]'
+	touch $@
+
+data: install
+	$(PY) -m mnist_lessons data
+
+book: install data
+	@mkdir -p _build
+	@if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$(PKG_HASH)" ]; then \
+	  echo "mnist_lessons changed: dropping the execution cache"; \
+	  rm -rf _build/.jupyter_cache; echo "$(PKG_HASH)" > _build/.package-hash; fi
+	$(JB) build . -W -n --keep-going $(JBFLAGS)
+
+test: install
+	$(PY) -m pytest -m "" $(PYTEST_ARGS)
+
+bench: install data
+	$(PY) -m mnist_lessons.bench
+
+clean:
+	rm -rf _build

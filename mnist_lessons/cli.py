@@ -1,0 +1,136 @@
+"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``).
+
+``data`` fetches and verifies MNIST; ``train`` runs the lesson's training
+with a progress bar, per-epoch log lines and a final test evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from . import config
+
+
+class LessonParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the argument."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _checked(kind: type, minimum: float, strict: bool, what: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < minimum or (strict and value == minimum) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _checked(int, 1, False, "an integer >= 1")
+non_negative_int = _checked(int, 0, False, "an integer >= 0")
+positive_float = _checked(float, 0.0, True, "a number > 0")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
+    from .models import ACTIVATIONS
+    from .train import OPTIMIZERS
+
+    parser = LessonParser(prog="mnist-lessons", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
+
+    data = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
+    data.add_argument("--root", type=Path, help=f"data directory (default: ${config.DATA_DIR_ENV} or ./data)")
+
+    train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
+    train.add_argument("--model", choices=["linear", "mlp"], default="linear", help="which network (default: linear)")
+    train.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
+    train.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
+    train.add_argument("--batch-size", type=positive_int, default=config.BATCH_SIZE, help="examples per step")
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
+    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="activation of the mlp")
+    train.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split and weights)")
+    train.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
+    train.add_argument("--root", type=Path, help="data directory")
+    train.add_argument("--save", type=Path, metavar="PATH", help="save the trained weights (a state_dict) here")
+    return parser
+
+
+class ProgressBatches:
+    """Wrap batches in a rich progress bar that restarts every epoch."""
+
+    def __init__(self, batches, label: str = "epoch") -> None:
+        self.batches, self.label, self.epoch = batches, label, 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator:
+        from rich.progress import track
+
+        self.epoch += 1
+        yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data import data_root
+    from .fetch import ensure_mnist
+
+    root = data_root(args.root)
+    source = ensure_mnist(root)
+    print(f"MNIST is in {root / 'MNIST' / 'raw'} (served by: {source})")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .batches import mnist_splits
+    from .log import get_logger
+    from .models import LinearClassifier, NonlinearClassifier
+    from .train import evaluate, fit, make_optimizer, pick_device, seed_everything
+
+    log = get_logger("mnist_lessons.cli")
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    splits = mnist_splits(args.root, device=device, seed=args.seed)
+    model = LinearClassifier() if args.model == "linear" else NonlinearClassifier(activation=args.activation)
+    model.to(device)
+    optimizer = make_optimizer(args.optimizer, model.parameters(), lr=args.lr)
+    log.info(f"training {args.model} on {device} for {args.epochs} epochs (batch {args.batch_size}, lr {args.lr})")
+    history = fit(
+        model,
+        ProgressBatches(splits.train.batches(args.batch_size, shuffle=False, seed=args.seed)),
+        splits.val.eval_batches(),
+        optimizer,
+        epochs=args.epochs,
+        train_eval_loader=splits.train.eval_batches(),
+    )
+    test_acc, test_loss = evaluate(splits.test.eval_batches(), model, torch.nn.CrossEntropyLoss())
+    log.info(f"final validation accuracy {history.val_acc[-1]:.2f}%, test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.save.with_name(args.save.name + ".part")
+        torch.save(model.state_dict(), tmp)
+        tmp.replace(args.save)
+        log.info(f"weights saved to {args.save}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mnist-lessons`` and ``python -m mnist_lessons``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"data": cmd_data, "train": cmd_train}[args.command](args)
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"mnist-lessons {args.command}: error: {err}", file=sys.stderr)
+        return 1

@@ -1,0 +1,42 @@
+"""The lesson's settings, named once.
+
+Chapters, the command line and the tests import these instead of repeating
+magic numbers, so an instructor who changes a default changes it everywhere.
+"""
+
+from __future__ import annotations
+
+#: Seed for the train/validation split and for weight initialisation.
+SEED: int = 55
+#: Fraction of the 60,000 training images held out for validation.
+VAL_FRACTION: float = 0.2
+#: Examples per optimisation step during training.
+BATCH_SIZE: int = 128
+#: Examples per step when evaluating on the test set (the lesson's value).
+TEST_BATCH_SIZE: int = 256
+#: Examples per step for evaluation on the fast path: no gradients are kept,
+#: so large batches cost little memory and save per-batch overhead.
+EVAL_BATCH_SIZE: int = 4096
+#: Step size of stochastic gradient descent.
+LEARNING_RATE: float = 0.05
+#: Passes over the training data.
+EPOCHS: int = 5
+#: Hidden layer widths of the lesson's multilayer network.
+HIDDEN_SIZES: tuple[int, ...] = (50, 50, 50)
+#: Dropout rate after the first hidden layer of the multilayer network.
+DROPOUT: float = 0.2
+
+#: Image geometry: one grey channel of 28 x 28 pixels.
+IMAGE_SHAPE: tuple[int, int, int] = (1, 28, 28)
+NUM_PIXELS: int = 28 * 28
+NUM_CLASSES: int = 10
+
+#: Pixel mean and standard deviation of the training set after scaling to
+#: [0, 1] (a well-known fact about MNIST, checked by the ``mnist`` tests).
+MNIST_MEAN: float = 0.1307
+MNIST_STD: float = 0.3081
+
+#: Environment variable that points at the data directory.
+DATA_DIR_ENV: str = "MNIST_DATA_DIR"
+#: Data directory used when neither an argument nor the variable is given.
+DEFAULT_DATA_DIR: str = "data"

@@ -1,0 +1,115 @@
+"""Log lines in the lesson's shape, coloured by rich.
+
+Every line looks like ``[2026-01-31 12:00:00,123456][I][train.py:88:mnist_lessons.train] message``:
+time with microseconds, the level's first letter, then where the call came
+from. The lesson used the ezpz toolkit's ``get_logger``; when the real ezpz
+(installed from its git repository, not PyPI) is importable we hand over to
+it, otherwise a small rich handler prints the same shape in terminals and in
+notebooks. Only the loggers we hand out are configured: the root logger and
+other libraries' loggers are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from datetime import datetime
+
+from rich.console import Console
+from rich.text import Text
+
+LINE_FORMAT = "[%(asctime)s][%(levelname_short)s][%(filename)s:%(lineno)d:%(name)s] %(message)s"
+PACKAGE_LOGGER = "mnist_lessons"
+_LEVEL_STYLES = {"D": "dim", "I": "green", "W": "yellow", "E": "bold red", "C": "bold red"}
+
+
+class LessonFormatter(logging.Formatter):
+    """Format records as ``[time][L][file:line:name] message``."""
+
+    def __init__(self) -> None:
+        super().__init__(LINE_FORMAT)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created).strftime("%Y-%m-%d %H:%M:%S,%f")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname_short = record.levelname[:1]
+        return super().format(record)
+
+
+class RichLineHandler(logging.Handler):
+    """Print formatted lines through a rich console, colouring each part."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        super().__init__()
+        self.setFormatter(LessonFormatter())
+        self._console = console
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:  # created lazily: rich detects notebooks then
+            self._console = Console(file=sys.stderr, soft_wrap=True, highlight=False)
+        return self._console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            self.console.print(self.colour(line, record.levelname[:1]))
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+    @staticmethod
+    def colour(line: str, level: str) -> Text:
+        """Return ``line`` as rich text: grey time, coloured level, blue origin."""
+        text = Text(line)
+        head_end = line.find("] ", line.find("][", line.find("][") + 1)) + 1
+        parts = line[:head_end].split("][")
+        if len(parts) == 3:
+            time_end = len(parts[0]) + 1
+            level_end = time_end + 2 + len(parts[1])
+            text.stylize("dim", 0, time_end)
+            text.stylize(_LEVEL_STYLES.get(level, ""), time_end, level_end)
+            text.stylize("cyan", level_end, head_end)
+        return text
+
+
+def _real_ezpz_get_logger():
+    """Return ezpz.get_logger from the real distributed-training ezpz, else None."""
+    if importlib.util.find_spec("ezpz") is None:
+        return None
+    try:
+        import ezpz  # type: ignore[import-not-found]
+    except Exception:
+        return None
+    # PyPI's unrelated "ezpz" has no get_logger; only the real toolkit does.
+    getter = getattr(ezpz, "get_logger", None)
+    return getter if callable(getter) and hasattr(ezpz, "setup_torch") else None
+
+
+def configure(logger: logging.Logger, level: int = logging.INFO) -> logging.Logger:
+    """Give ``logger`` our handler once and stop it propagating to the root."""
+    if not any(isinstance(h, RichLineHandler) for h in logger.handlers):
+        logger.addHandler(RichLineHandler())
+    logger.setLevel(level)
+    logger.propagate = False
+    return logger
+
+
+def get_logger(name: str = PACKAGE_LOGGER, level: int = logging.INFO) -> logging.Logger:
+    """Return a logger that prints the lesson's line format.
+
+    >>> log = get_logger("mnist_lessons.demo")
+    >>> log.info("hello")  # doctest: +SKIP
+    [2026-01-31 12:00:00,123456][I][<stdin>:1:mnist_lessons.demo] hello
+    """
+    ezpz_get_logger = _real_ezpz_get_logger()
+    if ezpz_get_logger is not None:
+        return ezpz_get_logger(name)
+    if name == PACKAGE_LOGGER or name.startswith(PACKAGE_LOGGER + "."):
+        configure(logging.getLogger(PACKAGE_LOGGER), level)
+        logger = logging.getLogger(name)
+        if name != PACKAGE_LOGGER:
+            logger.setLevel(logging.NOTSET)  # inherit the package logger's level
+        return logger
+    return configure(logging.getLogger(name), level)

@@ -1,0 +1,127 @@
+"""The networks the book trains.
+
+``LinearClassifier`` is softmax regression: one fully connected layer from
+784 pixels to 10 class scores. ``NonlinearClassifier`` stacks hidden layers
+with activation functions between them; its defaults are the lesson's
+network (784-50-50-50-10, ReLU, dropout 0.2 after the first hidden layer).
+Both return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .config import DROPOUT, HIDDEN_SIZES, NUM_CLASSES, NUM_PIXELS
+
+#: Activation functions available by name.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "silu": nn.SiLU,
+    "identity": nn.Identity,
+}
+
+ActivationSpec = str | nn.Module | type[nn.Module]
+
+
+def make_activation(activation: ActivationSpec) -> nn.Module:
+    """Return a fresh activation module from a name, a module or a module class.
+
+    >>> make_activation("tanh")
+    Tanh()
+    """
+    if isinstance(activation, str):
+        key = activation.strip().lower().replace("-", "_")
+        if key not in ACTIVATIONS:
+            valid = ", ".join(sorted(ACTIVATIONS))
+            raise ValueError(f"unknown activation {activation!r}; choose one of: {valid}")
+        return ACTIVATIONS[key]()
+    if isinstance(activation, nn.Module):
+        return activation
+    if isinstance(activation, type) and issubclass(activation, nn.Module):
+        return activation()
+    raise TypeError(
+        f"activation must be a name, an nn.Module or an nn.Module class, got {type(activation).__name__}"
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (weights and biases)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def check_images(x: torch.Tensor, n_pixels: int = NUM_PIXELS) -> None:
+    """Raise a clear error unless ``x`` is a batch of 28 x 28 images."""
+    if x.dim() < 2 or x[0].numel() != n_pixels:
+        raise ValueError(
+            f"input x must be a batch of 28x28 images, shape (N, 1, 28, 28) or (N, 784); "
+            f"got shape {tuple(x.shape)}"
+        )
+
+
+class LinearClassifier(nn.Module):
+    """Flatten each image, then one ``Linear(784, 10)``: 7,850 parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear = nn.Linear(NUM_PIXELS, NUM_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.linear(self.flatten(x))
+
+
+class NonlinearClassifier(nn.Module):
+    """A multilayer perceptron: Linear, activation (, dropout) per hidden layer.
+
+    ``activation`` is one name/module for every hidden layer, or a sequence
+    with one per hidden layer (e.g. ``["sigmoid", "tanh", "relu"]``).
+    ``dropout`` is applied after the first hidden layer, as in the lesson.
+
+    >>> model = NonlinearClassifier()  # the lesson's 784-50-50-50-10 network
+    >>> count_parameters(model)
+    44860
+    """
+
+    def __init__(
+        self,
+        hidden_sizes: Sequence[int] = HIDDEN_SIZES,
+        activation: ActivationSpec | Sequence[ActivationSpec] = "relu",
+        dropout: float = DROPOUT,
+    ) -> None:
+        super().__init__()
+        sizes = [int(h) for h in hidden_sizes]
+        if not sizes or any(h < 1 for h in sizes):
+            raise ValueError(f"hidden_sizes must be one or more positive widths, got {list(hidden_sizes)}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if isinstance(activation, (str, nn.Module, type)):
+            activations = [activation] * len(sizes)
+        else:
+            activations = list(activation)
+            if len(activations) != len(sizes):
+                raise ValueError(
+                    f"activation lists one per hidden layer: got {len(activations)} for {len(sizes)} layers"
+                )
+        layers: list[nn.Module] = []
+        width = NUM_PIXELS
+        for i, (size, act) in enumerate(zip(sizes, activations)):
+            layers += [nn.Linear(width, size), make_activation(act)]
+            if i == 0 and dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, NUM_CLASSES))
+        self.flatten = nn.Flatten()
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.layers(self.flatten(x))

@@ -1,0 +1,187 @@
+"""Training and evaluation loops, and the small pieces around them.
+
+``train_one_epoch`` and ``evaluate`` are the two functions the book shows on
+its pages; ``fit`` runs them epoch after epoch, logs one line per epoch and
+returns a ``History``. They accept any iterable of ``(X, y)`` batches: a
+classic ``DataLoader`` or the package's ``TensorBatches``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import EPOCHS, LEARNING_RATE
+from .log import get_logger
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+log = get_logger(__name__)
+
+#: Optimisers available by name.
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (every device) so a run can be repeated."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """Return ``preferred`` if given, else the first of cuda, mps, xpu available, else cpu."""
+    if preferred:
+        try:
+            device = torch.device(preferred)
+        except RuntimeError as err:
+            raise ValueError(f"device {preferred!r} is not a device name (try cpu, cuda, mps, xpu)") from err
+        if device.type != "cpu" and not _available(device.type):
+            raise ValueError(f"device {preferred!r} was asked for but is not available here; use cpu")
+        return device
+    for kind in ("cuda", "mps", "xpu"):
+        if _available(kind):
+            return torch.device(kind)
+    return torch.device("cpu")
+
+
+def _available(kind: str) -> bool:
+    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None), "xpu": getattr(torch, "xpu", None)}
+    module = backend.get(kind)
+    return bool(module is not None and module.is_available())
+
+
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
+    """Build an optimiser by name (sgd, adam, rmsprop, adagrad) after checking ``lr``."""
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not np.isfinite(lr):
+        raise ValueError(f"learning rate lr must be a positive number, got {lr!r}")
+    key = name.lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[key](params, lr=lr, **kwargs)
+
+
+def train_one_epoch(loader: Batches, model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """One pass over the training data, one optimisation step per batch."""
+    device = next(model.parameters()).device
+    model.train()  # training mode: dropout is active
+    for X, y in loader:
+        X, y = X.to(device), y.to(device)
+        pred = model(X)  # forward pass: ten scores per image
+        loss = loss_fn(pred, y)  # how wrong the scores are, J(θ)
+        loss.backward()  # backward pass: ∂J/∂θ for every parameter
+        optimizer.step()  # θ ← θ − α ∂J/∂θ
+        optimizer.zero_grad()  # gradients add up unless reset
+
+
+def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> tuple[float, float]:
+    """Return (accuracy in %, mean loss per example) over ``loader``, without training."""
+    device = next(model.parameters()).device
+    model.eval()  # evaluation mode: dropout is off
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    count = 0
+    with torch.no_grad():  # no gradients needed: faster, less memory
+        for X, y in loader:
+            X, y = X.to(device), y.to(device)
+            pred = model(X)
+            total_loss += loss_fn(pred, y) * len(y)  # loss_fn averages over the batch
+            correct += (pred.argmax(dim=1) == y).sum()
+            count += len(y)
+    if count == 0:
+        raise ValueError("evaluate() got no batches: the loader is empty")
+    return 100.0 * correct.item() / count, total_loss.item() / count
+
+
+@dataclass
+class History:
+    """Per-epoch results of ``fit``: one entry per epoch in every list."""
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def last(self) -> dict[str, float]:
+        """The final epoch's metrics as a dict."""
+        return {key: values[-1] for key, values in asdict(self).items()}
+
+    def rows(self) -> list[dict[str, float]]:
+        """One dict per epoch (handy for ``pandas.DataFrame``)."""
+        columns = asdict(self)
+        return [{key: columns[key][i] for key in columns} for i in range(len(self))]
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Batches,
+    val_loader: Batches,
+    optimizer: torch.optim.Optimizer,
+    epochs: int = EPOCHS,
+    loss_fn: nn.Module | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    train_eval_loader: Batches | None = None,
+    log_every: int = 1,
+) -> History:
+    """Train for ``epochs`` epochs, evaluating on train and validation data after each.
+
+    ``train_eval_loader`` evaluates the training data (default: ``train_loader``);
+    pass large in-order batches there to save time. ``log_every=0`` keeps quiet.
+
+    >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
+    history = History()
+    for epoch in range(epochs):
+        lr = optimizer.param_groups[0]["lr"]
+        start = time.perf_counter()
+        train_one_epoch(train_loader, model, loss_fn, optimizer)
+        train_acc, train_loss = evaluate(train_eval_loader, model, loss_fn)
+        val_acc, val_loss = evaluate(val_loader, model, loss_fn)
+        seconds = time.perf_counter() - start
+        if scheduler is not None:
+            scheduler.step()
+        for key, value in zip(
+            ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"),
+            (epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds),
+        ):
+            getattr(history, key).append(value)
+        if log_every and (epoch % log_every == 0 or epoch == epochs - 1):
+            log.info(
+                f"epoch {epoch}: train loss {train_loss:.3f} acc {train_acc:.1f}% | "
+                f"val loss {val_loss:.3f} acc {val_acc:.1f}% | lr {lr:.3g} | {seconds:.2f} s"
+            )
+    return history
+
+
+def check_learned(history: History, min_val_acc: float) -> None:
+    """Raise if training went wrong: the loss must fall and accuracy reach a floor.
+
+    Chapters call this so a build fails loudly if results stop being real.
+    """
+    if len(history) > 1 and not history.train_loss[-1] < history.train_loss[0]:
+        raise AssertionError(f"training loss did not fall: {history.train_loss}")
+    if history.val_acc[-1] < min_val_acc:
+        raise AssertionError(f"validation accuracy {history.val_acc[-1]:.2f}% is below the floor {min_val_acc}%")
+

@@ -1,0 +1,155 @@
+import pytest
+import torch
+from torch import nn
+
+from mnist_lessons.batches import TensorBatches
+from mnist_lessons.models import LinearClassifier, NonlinearClassifier
+from mnist_lessons.train import (
+    History,
+    check_learned,
+    evaluate,
+    fit,
+    make_optimizer,
+    pick_device,
+    seed_everything,
+    train_one_epoch,
+)
+
+
+def toy_data(n=200, seed=0):
+    """Images whose class is written as a bright row: easy to learn."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.rand(n, 1, 28, 28, generator=g) * 0.2
+    x[torch.arange(n), 0, 2 * y + 3, :] = 1.0
+    return x, y
+
+
+def run(seed, model_cls=NonlinearClassifier, epochs=3, **kwargs):
+    seed_everything(seed)
+    x, y = toy_data()
+    model = model_cls()
+    optimizer = make_optimizer("sgd", model.parameters(), lr=0.1)
+    train = TensorBatches(x[:150], y[:150], 16, shuffle=True, seed=seed)
+    val = TensorBatches(x[150:], y[150:], 64)
+    return model, fit(model, train, val, optimizer, epochs=epochs, log_every=0, **kwargs)
+
+
+def test_a_tiny_fit_lowers_the_loss_and_learns():
+    _, history = run(0, LinearClassifier, epochs=5)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.val_acc[-1] > 80.0
+    check_learned(history, min_val_acc=80.0)
+
+
+def test_same_seed_gives_identical_history_and_weights():
+    model_a, a = run(4)
+    model_b, b = run(4)
+    assert a.train_loss == b.train_loss and a.val_acc == b.val_acc
+    for pa, pb in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(pa, pb)
+    _, c = run(5)
+    assert c.train_loss != a.train_loss
+
+
+def test_history_records_every_epoch_and_the_scheduled_lr():
+    seed_everything(0)
+    x, y = toy_data()
+    model = LinearClassifier()
+    optimizer = make_optimizer("sgd", model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.1)
+    history = fit(model, TensorBatches(x, y, 32), TensorBatches(x, y, 64), optimizer, epochs=5, scheduler=scheduler, log_every=0)
+    assert history.epoch == [0, 1, 2, 3, 4]
+    assert history.lr == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
+    assert all(s > 0 for s in history.seconds)
+    assert len(history.rows()) == 5 and history.last()["epoch"] == 4
+
+
+def test_evaluate_is_independent_of_batch_size_and_leaves_weights_alone():
+    x, y = toy_data()
+    seed_everything(1)
+    model = NonlinearClassifier()
+    before = [p.clone() for p in model.parameters()]
+    loss_fn = nn.CrossEntropyLoss()
+    acc_small, loss_small = evaluate(TensorBatches(x, y, 7), model, loss_fn)
+    acc_big, loss_big = evaluate(TensorBatches(x, y, 200), model, loss_fn)
+    assert acc_small == pytest.approx(acc_big) and loss_small == pytest.approx(loss_big, rel=1e-5)
+    assert not model.training
+    expected = (model(x).argmax(1) == y).float().mean().item() * 100
+    assert acc_big == pytest.approx(expected)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_train_one_epoch_takes_one_step_per_batch():
+    x, y = toy_data(64)
+    model = LinearClassifier()
+    optimizer = make_optimizer("sgd", model.parameters(), lr=0.1)
+    steps = []
+    optimizer.register_step_post_hook(lambda *args: steps.append(1))
+    train_one_epoch(TensorBatches(x, y, 10), model, nn.CrossEntropyLoss(), optimizer)
+    assert len(steps) == 7 and model.training
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())
+
+
+def test_logs_one_line_per_epoch(caplog):
+    import logging
+
+    logger = logging.getLogger("mnist_lessons")
+    logger.addHandler(caplog.handler)
+    try:
+        seed_everything(0)
+        x, y = toy_data()
+        model = LinearClassifier()
+        fit(model, TensorBatches(x, y, 50), TensorBatches(x, y, 50), make_optimizer("sgd", model.parameters()), epochs=2)
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.train"]
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 0: train loss") and "val loss" in lines[0] and "lr 0.05" in lines[0]
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 1.5])
+def test_bad_epochs_are_rejected(epochs):
+    model = LinearClassifier()
+    x, y = toy_data(10)
+    batches = TensorBatches(x, y, 5)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        fit(model, batches, batches, make_optimizer("sgd", model.parameters()), epochs=epochs)
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), "0.1"])
+def test_bad_learning_rate_is_rejected(lr):
+    with pytest.raises(ValueError, match="learning rate lr must be a positive number"):
+        make_optimizer("sgd", LinearClassifier().parameters(), lr=lr)
+
+
+def test_unknown_optimizer_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'.*sgd, adam"):
+        make_optimizer("lbfgs", LinearClassifier().parameters())
+
+
+def test_evaluate_refuses_an_empty_loader():
+    with pytest.raises(ValueError, match="no batches"):
+        evaluate([], LinearClassifier(), nn.CrossEntropyLoss())
+
+
+def test_check_learned_catches_a_run_that_did_not_learn():
+    history = History(epoch=[0, 1], train_loss=[1.0, 1.2], train_acc=[10, 9], val_loss=[1, 1], val_acc=[10, 9], lr=[0.1, 0.1], seconds=[1, 1])
+    with pytest.raises(AssertionError, match="did not fall"):
+        check_learned(history, 5)
+
+
+def test_pick_device_defaults_to_an_available_device_and_rejects_junk():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device().type in {"cpu", "cuda", "mps", "xpu"}
+    with pytest.raises(ValueError, match="not a device name"):
+        pick_device("banana")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            pick_device("cuda")
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5])
+def test_bad_seed_is_rejected(seed):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(seed)
