@@ -1,0 +1,129 @@
+"""Network diagrams drawn by code, in the book's style.
+
+Each node is a :class:`matplotlib.patches.Circle` with ``gid="node"``; a
+layer too large to draw shows its first and last nodes around a vertical
+ellipsis; every weight between drawn nodes is a line. Functions return the
+:class:`~matplotlib.figure.Figure` and never call ``plt.show``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
+
+from .config import NUM_CLASSES, NUM_PIXELS
+from .style import use_style
+
+#: Node fill per role: input, hidden, output (ambivalent's blue, purple, green).
+COLORS = {"input": "C0", "hidden": "C4", "output": "C2"}
+#: Node radius and the horizontal space of the diagram, in data units (one
+#: unit is the vertical distance between nodes).
+RADIUS = 0.32
+SPAN = 16.0
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _shown(size: int, most: int) -> list[int | None]:
+    """Node indices to draw for a layer of ``size``; ``None`` marks the ellipsis."""
+    if size <= most:
+        return list(range(size))
+    tail = most // 2
+    return [*range(most - tail), None, *range(size - tail, size)]
+
+
+def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Sequence[str]) -> float:
+    """Draw nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs); return the top node's y."""
+    muted = plt.rcParams["text.color"]
+    step = SPAN / max(len(sizes) - 1, 1)
+    columns = []
+    for layer, (size, cap) in enumerate(zip(sizes, most)):
+        slots = _shown(size, cap)
+        x = layer * step
+        top = (len(slots) - 1) / 2
+        columns.append([(x, top - row, index) for row, index in enumerate(slots)])
+    highest = max(y for column in columns for _, y, _ in column)
+    for left, right in zip(columns, columns[1:]):
+        lines = [[(x0, y0), (x1, y1)] for x0, y0, i in left if i is not None for x1, y1, j in right if j is not None]
+        ax.add_collection(LineCollection(lines, colors=muted, linewidths=0.6, alpha=0.45, zorder=1, gid="weights"))
+    last = len(sizes) - 1
+    for layer, (column, label) in enumerate(zip(columns, labels)):
+        role = "input" if layer == 0 else "output" if layer == last else "hidden"
+        for x, y, index in column:
+            if index is None:
+                ax.plot([x] * 3, [y - 0.25, y, y + 0.25], "o", markersize=2.5, color=muted)
+                continue
+            ax.add_patch(Circle((x, y), RADIUS, facecolor=COLORS[role], edgecolor="none", zorder=3, gid="node"))
+            if role == "input":
+                ax.text(x - RADIUS - 0.15, y, "x" + str(index + 1).translate(_SUBSCRIPTS), ha="right", va="center")
+            elif role == "output":
+                ax.text(x, y, str(index), ha="center", va="center", color="#1e1e1e", fontsize=10, zorder=4)
+        ax.text(column[0][0], -highest - 0.7, label, ha="center", va="top", linespacing=1.3)
+    return highest
+
+
+def _canvas(height: float, title: str | None) -> tuple[Figure, Axes]:
+    """A styled, axis-free figure one book column wide with equal data units."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(8.0, height), layout="constrained")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return fig, ax
+
+
+def draw_network(
+    layer_sizes: Sequence[int],
+    labels: Sequence[str] | None = None,
+    *,
+    activation: str | None = None,
+    max_nodes: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """Draw a feed-forward network, at most ``max_nodes`` nodes per layer.
+
+    Default labels read "input 784", "hidden 50 (ReLU)" (with ``activation``)
+    and "output 10".
+
+    >>> fig = draw_network([784, 50, 50, 50, 10], activation="ReLU")
+    """
+    if labels is None:
+        last = len(layer_sizes) - 1
+        labels = [
+            f"input\n{size}" if i == 0 else f"output\n{size}" if i == last
+            else f"hidden\n{size}" + (f" ({activation})" if activation else "")
+            for i, size in enumerate(layer_sizes)
+        ]
+    fig, ax = _canvas(4.6, title)
+    top = _draw_layers(ax, layer_sizes, [max_nodes] * len(layer_sizes), labels)
+    ax.set(xlim=(-1.6, SPAN + 0.8), ylim=(-top - 2.4, top + 0.5))
+    return fig
+
+
+def draw_linear_layer(
+    n_inputs_shown: int = 7,
+    n_inputs: int = NUM_PIXELS,
+    n_outputs: int = NUM_CLASSES,
+    *,
+    softmax: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Draw one fully connected layer: ``n_inputs`` pixels to ``n_outputs`` scores, every weight a line.
+
+    >>> fig = draw_linear_layer()  # 784 inputs → 10 outputs
+    """
+    title = title if title is not None else f"{n_inputs} inputs → {n_outputs} outputs"
+    fig, ax = _canvas(4.9, title)
+    labels = [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"]
+    top = _draw_layers(ax, [n_inputs, n_outputs], [n_inputs_shown, n_outputs], labels)
+    ax.text(SPAN / 2, top + 0.6, f"weights W ({n_outputs} × {n_inputs}), biases b ({n_outputs})\n"
+            "score = W x + b", ha="center", va="bottom", linespacing=1.4)
+    if softmax:
+        ax.text(SPAN + 0.7, 0, "softmax\n→ probability\nof each digit", va="center", linespacing=1.3)
+    ax.set(xlim=(-1.8, SPAN + (4.2 if softmax else 0.8)), ylim=(-top - 1.6, top + 2.2))
+    return fig
