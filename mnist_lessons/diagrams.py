@@ -121,8 +121,8 @@ def draw_linear_layer(
     fig, ax = _canvas(4.9, title)
     labels = [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"]
     top = _draw_layers(ax, [n_inputs, n_outputs], [n_inputs_shown, n_outputs], labels)
-    ax.text(SPAN / 2, top + 0.6, f"weights W ({n_outputs} × {n_inputs}), biases b ({n_outputs})\n"
-            "score = W x + b", ha="center", va="bottom", linespacing=1.4)
+    ax.text(SPAN / 2, top + 0.6, f"weights W ({n_inputs} × {n_outputs}), biases b ({n_outputs})\n"
+            "scores = x W + b", ha="center", va="bottom", linespacing=1.4)
     if softmax:
         ax.text(SPAN + 0.7, 0, "softmax\n→ probability\nof each digit", va="center", linespacing=1.3)
     ax.set(xlim=(-1.8, SPAN + (4.2 if softmax else 0.8)), ylim=(-top - 1.6, top + 2.2))
