@@ -75,8 +75,14 @@ def split(
 def make_loader(
     dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int | None = None
 ) -> DataLoader:
-    """A DataLoader over ``dataset``; with ``shuffle``, ``seed`` makes the order repeatable."""
+    """A DataLoader over ``dataset``: the classic path the lesson teaches.
+
+    The loader draws its randomness from its own generator, seeded with
+    ``seed`` (default: ``config.SEED``), so the shuffled order is repeatable
+    and iterating it never disturbs the global random state (which would
+    change, for example, later dropout masks).
+    """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    generator = torch.Generator().manual_seed(SEED if seed is None else seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)

@@ -1,0 +1,60 @@
+"""The benchmark's --quick mode, end to end on the tiny MNIST, and its target checks."""
+
+import json
+
+import pytest
+
+from mnist_lessons import bench
+
+
+@pytest.fixture
+def quick_report(tiny_root, tmp_path):
+    out = tmp_path / "results"
+    argv = ["--quick", "--root", str(tiny_root), "--out", str(out), "--device", "cpu",
+            "--cold-build", "321.5", "--warm-build", "12.25"]
+    assert bench.main(argv) == 0
+    return json.loads((out / "epoch_speed_quick.json").read_text()), (out / "epoch_speed_quick.md").read_text()
+
+
+def test_quick_mode_writes_json_and_markdown(capsys, quick_report):
+    report, md = quick_report
+    assert set(report) == {"machine", "settings", "results", "ratios", "targets", "suite"}
+    assert {"cpu", "cores", "torch", "threads", "device"} <= set(report["machine"])
+    assert report["machine"]["device"] == "cpu"
+    assert report["settings"]["quick"] is True
+    assert report["settings"]["train_examples"] == 48 and report["settings"]["val_examples"] == 12
+    assert report["suite"] == {"cold_build_s": 321.5, "warm_build_s": 12.25}
+    for model in ("linear", "mlp"):
+        results = report["results"][model]
+        assert set(results) == {"classic", "fast", "floor"}
+        for path in results.values():
+            assert {"epoch_s", "eval_s", "total_s", "val_acc", "epoch_runs", "eval_runs"} <= set(path)
+            assert path["epoch_s"] > 0 and path["eval_s"] > 0
+        # Same starting weights and the same batches: every path ends at the same accuracy.
+        assert len({path["val_acc"] for path in results.values()}) == 1
+        assert {"classic/fast", "fast/floor"} <= set(report["ratios"][model])
+    assert {(t["model"], t["ratio"]) for t in report["targets"]} == set(bench.TARGETS)
+    assert "| model | path |" in md and "QUICK" in md and ("PASS" in md or "FAIL" in md)
+    assert "Seconds per epoch" in capsys.readouterr().out
+
+
+def test_models_option_limits_the_run(tiny_root, tmp_path):
+    assert bench.main(["--quick", "--root", str(tiny_root), "--out", str(tmp_path), "--models", "linear"]) == 0
+    report = json.loads((tmp_path / "epoch_speed_quick.json").read_text())
+    assert list(report["results"]) == ["linear"]
+    assert [t["model"] for t in report["targets"]] == ["linear", "linear"]
+
+
+def test_targets_pass_and_fail_on_the_right_side():
+    report = {"ratios": {"linear": {"classic/fast": 40.0, "fast/floor": 1.21}, "mlp": {"classic/fast": 14.9, "fast/floor": 1.0}}}
+    verdicts = {(t["model"], t["ratio"]): t["pass"] for t in bench.check_targets(report)}
+    assert verdicts == {("linear", "classic/fast"): True, ("linear", "fast/floor"): False,
+                        ("mlp", "classic/fast"): False, ("mlp", "fast/floor"): True}
+
+
+def test_ratios_divide_medians():
+    results = {path: {"epoch_s": e, "eval_s": v, "total_s": e + v} for path, e, v in
+               (("classic", 10.0, 8.0), ("fast", 0.2, 0.1), ("floor", 0.2, 0.05))}
+    r = bench.ratios(results)
+    assert r["classic/fast"] == pytest.approx(60.0) and r["fast/floor"] == pytest.approx(1.2)
+    assert r["classic/fast eval"] == pytest.approx(80.0)
