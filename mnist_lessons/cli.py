@@ -7,6 +7,7 @@ with a progress bar, per-epoch log lines and a final test evaluation.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ def _checked(kind: type, minimum: float, strict: bool, what: str):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if value < minimum or (strict and value == minimum) or value != value:
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
 
@@ -44,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import ACTIVATIONS
     from .train import OPTIMIZERS
 
-    parser = LessonParser(prog="mnist-lessons", description=__doc__.splitlines()[0])
+    parser = LessonParser(
+        prog="mnist-lessons",
+        description="Fetch MNIST and train the book's networks on it.",
+        epilog="Examples:\n  mnist-lessons data --root ./data\n"
+        "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
 
     data = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
@@ -65,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class ProgressBatches:
-    """Wrap batches in a rich progress bar that restarts every epoch."""
+    """Wrap batches in a rich progress bar (on stderr) that restarts every epoch.
+
+    Only in a terminal: when stderr is a file or a pipe the batches pass
+    through untouched, so logs and captured output stay clean.
+    """
 
     def __init__(self, batches, label: str = "epoch") -> None:
         self.batches, self.label, self.epoch = batches, label, 0
@@ -74,10 +85,15 @@ class ProgressBatches:
         return len(self.batches)
 
     def __iter__(self) -> Iterator:
+        from rich.console import Console
         from rich.progress import track
 
         self.epoch += 1
-        yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True)
+        console = Console(file=sys.stderr)
+        if not console.is_terminal:
+            yield from self.batches
+            return
+        yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True, console=console)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -117,20 +133,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     test_acc, test_loss = evaluate(splits.test.eval_batches(), model, torch.nn.CrossEntropyLoss())
     log.info(f"final validation accuracy {history.val_acc[-1]:.2f}%, test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
     if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.save.with_name(args.save.name + ".part")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(args.save)
+        save_weights(model, args.save)
         log.info(f"weights saved to {args.save}")
     return 0
+
+
+def save_weights(model, path: Path) -> None:
+    """Save the state_dict, on the CPU so it loads anywhere, via a temporary name: never half-written."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        torch.save({name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-lessons`` and ``python -m mnist_lessons``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    save = getattr(args, "save", None)
+    if save is not None:  # refuse before training, not after
+        blocking = next((p for p in save.parents if p.exists() and not p.is_dir()), None)
+        if save.is_dir() or blocking is not None:
+            what = f"{save} is a folder" if blocking is None else f"{blocking} is a file, not a folder"
+            prog = f"{parser.prog} {args.command}"
+            parser.exit(2, f"{prog}: error: argument --save: {what}; give a file path such as weights.pt (see {prog} --help)\n")
     try:
         return {"data": cmd_data, "train": cmd_train}[args.command](args)
     except (ValueError, RuntimeError, OSError) as err:
         print(f"mnist-lessons {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"mnist-lessons {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -4,9 +4,10 @@ Every line looks like ``[2026-01-31 12:00:00,123456][I][train.py:88:mnist_lesson
 time with microseconds, the level's first letter, then where the call came
 from. The lesson used the ezpz toolkit's ``get_logger``; when the real ezpz
 (installed from its git repository, not PyPI) is importable we hand over to
-it, otherwise a small rich handler prints the same shape in terminals and in
-notebooks. Only the loggers we hand out are configured: the root logger and
-other libraries' loggers are left exactly as they were.
+it, otherwise a small rich handler prints the same shape, coloured: to
+stderr in terminals, to stdout in notebooks (a built page keeps the colours).
+Only the loggers we hand out are configured: the root logger and other
+libraries' loggers are left exactly as they were.
 """
 
 from __future__ import annotations
@@ -48,8 +49,15 @@ class RichLineHandler(logging.Handler):
 
     @property
     def console(self) -> Console:
-        if self._console is None:  # created lazily: rich detects notebooks then
-            self._console = Console(file=sys.stderr, soft_wrap=True, highlight=False)
+        if self._console is None:  # created lazily, once we know where we run
+            if Console().is_jupyter:
+                # In a notebook: ANSI colours on stdout, so consecutive lines
+                # form one text output (rich's HTML would make one box per line).
+                self._console = Console(
+                    force_terminal=True, force_jupyter=False, color_system="standard", soft_wrap=True, highlight=False
+                )
+            else:
+                self._console = Console(file=sys.stderr, soft_wrap=True, highlight=False)
         return self._console
 
     def emit(self, record: logging.LogRecord) -> None:

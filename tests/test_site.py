@@ -1,0 +1,609 @@
+"""The built site as readers see it, in a real (headless) Chromium.
+
+For every page in ``_toc.yml`` (so a new chapter is covered as soon as it is
+listed) the site is served from ``_build/html`` on 127.0.0.1 and checked:
+HTTP 200; no JavaScript console errors; every image loaded; math typeset by
+MathJax (no raw ``$$`` or ``\\(`` left, no MathJax errors); code cells and
+their outputs present on executed chapters, without tracebacks; figures with
+alt text; and no request anywhere but 127.0.0.1 (or data:, blob:, about:), so
+the site works offline. The search page must find the linear-model chapter,
+and every internal link (and anchor) must resolve. Each page is screenshotted
+in light and dark mode into ``artifacts/screenshots/``, and the counts go to
+``artifacts/site-report.json``.
+
+Without Chromium and chromedriver, or without a built site, these tests skip
+with the reason, unless ``MNIST_LESSONS_REQUIRE_BROWSER=1`` (CI), where they
+fail. ``MNIST_LESSONS_SITE``, ``MNIST_LESSONS_TOC`` and ``MNIST_LESSONS_BOOK``
+point them at another build, table of contents and source folder. Run them
+with ``pytest -m browser``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(os.environ.get("MNIST_LESSONS_SITE") or ROOT / "_build" / "html").resolve()
+TOC = Path(os.environ.get("MNIST_LESSONS_TOC") or ROOT / "_toc.yml").resolve()
+BOOK = Path(os.environ.get("MNIST_LESSONS_BOOK") or ROOT).resolve()  # what TOC paths are relative to
+ARTIFACTS = ROOT / "artifacts"
+SHOTS = ARTIFACTS / "screenshots"
+REQUIRE = os.environ.get("MNIST_LESSONS_REQUIRE_BROWSER") == "1"
+SEARCH_PAGE, SEARCH_QUERY = "book/linear-model", "cross-entropy"
+LOCAL_SCHEMES = {"data", "blob", "about"}
+SOURCE_SUFFIXES = (".md", ".ipynb", ".myst.md")
+#: Tallest screenshot taken, in CSS pixels (Chromium's limit is about 16k).
+MAX_SHOT_HEIGHT = 16000
+#: Math left raw in the text: display and inline delimiters, environments,
+#: and $...$ holding a TeX command.
+RAW_MATH = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]*\\[A-Za-z]+[^$\n]*\$")
+
+REPORT: Counter = Counter()
+
+
+def unavailable(reason: str):
+    """Skip with ``reason``, or fail where CI requires the browser tests to run."""
+    if REQUIRE:
+        pytest.fail(f"{reason} (MNIST_LESSONS_REQUIRE_BROWSER=1, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- the table of contents and the chapters' sources -------------------------------
+
+
+def _strip_suffix(name: str) -> str:
+    for suffix in SOURCE_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def toc_pages(toc: Path = TOC) -> list[str]:
+    """Every page the table of contents lists (root first), as docnames like ``book/dataset``."""
+    import yaml
+
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    pages = [_strip_suffix(str(data["root"]))]
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            if "file" in node:
+                pages.append(_strip_suffix(str(node["file"])))
+            if "glob" in node:
+                matches = {_strip_suffix(p.relative_to(BOOK).as_posix()) for p in BOOK.glob(node["glob"] + "*")}
+                pages.extend(sorted(matches))
+            for key in ("parts", "chapters", "sections", "subtrees", "entries"):
+                walk(node.get(key) or [])
+
+    walk(data)
+    return list(dict.fromkeys(pages))
+
+
+try:
+    PAGES, TOC_ERROR = toc_pages(), None
+except Exception as err:  # reported by test_toc_lists_pages
+    PAGES, TOC_ERROR = [], f"cannot read {TOC}: {type(err).__name__}: {err}"
+
+
+def source_of(page: str) -> Path | None:
+    for suffix in SOURCE_SUFFIXES:
+        path = BOOK / (page + suffix)
+        if path.is_file():
+            return path
+    return None
+
+
+def _cell_tags(body: list[str]) -> set[str]:
+    """Tags from a code cell's options: a ``---`` YAML block or ``:tags: [...]`` lines."""
+    import itertools
+
+    import yaml
+
+    if body and body[0].strip() == "---":
+        block = list(itertools.takewhile(lambda line: line.strip() != "---", body[1:]))
+        options = yaml.safe_load("\n".join(block)) or {}
+    else:
+        lines = itertools.takewhile(lambda line: line.startswith(":"), body)
+        options = {k: yaml.safe_load(v) for k, _, v in (line[1:].partition(":") for line in lines)}
+    tags = options.get("tags") if isinstance(options, dict) else None
+    return {str(t) for t in tags} if isinstance(tags, list) else set()
+
+
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,}|:{3,})\s*(.*)$")
+
+
+def code_cells(path: Path) -> list[set[str]]:
+    """The tags of each notebook code cell in a chapter (MyST markdown or .ipynb).
+
+    In MyST markdown only top-level ``{code-cell}`` blocks count: an example
+    of one quoted inside another fence is skipped with that fence.
+    """
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        return [set(c.get("metadata", {}).get("tags", [])) for c in cells if c["cell_type"] == "code"]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells: list[set[str]] = []
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence, info = match.groups()
+        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        end = next((j for j in range(i + 1, len(lines)) if closing.match(lines[j])), len(lines))
+        if info.startswith("{code-cell}"):
+            cells.append(_cell_tags(lines[i + 1 : end]))
+        i = end + 1
+    return cells
+
+
+# --- serving the site, driving the browser ------------------------------------------
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no access log on stderr
+        pass
+
+
+@dataclass
+class Site:
+    root: Path
+    base: str
+
+    def url(self, page: str) -> str:
+        return self.base + page + ".html"
+
+
+@pytest.fixture(scope="session")
+def site(request):
+    """The built site, served on 127.0.0.1 at a free port for the whole session."""
+    if not (SITE / "index.html").is_file():
+        unavailable(f"no built site in {SITE}: run `make book` first")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SITE)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield Site(SITE, f"http://127.0.0.1:{server.server_address[1]}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+        write_report(request)
+
+
+def find_chromium() -> tuple[str | None, str | None]:
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    browser = os.environ.get("CHROME_BIN") or next(filter(None, map(shutil.which, names)), None)
+    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+    return browser, driver
+
+
+@pytest.fixture(scope="session")
+def driver(site):
+    """Headless Chromium through chromedriver, logging the console and the network."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium is not installed (pip install -e '.[test]')")
+    browser, chromedriver = find_chromium()
+    if not browser or not chromedriver:
+        unavailable("Chromium and chromedriver are not installed (e.g. apt-get install chromium chromium-driver)")
+    profile = tempfile.mkdtemp(prefix="mnist-lessons-chromium-")
+    options = Options()
+    options.binary_location = browser
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--no-default-browser-check", "--disable-sync",
+        "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+        "--window-size=1280,900", f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        chrome = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    except Exception as err:
+        shutil.rmtree(profile, ignore_errors=True)
+        unavailable(f"Chromium would not start: {' '.join(str(err).split())[:300]}")
+    chrome.set_page_load_timeout(90)
+    chrome.set_script_timeout(60)
+    chrome.get("about:blank")  # let the start-up tab's own requests finish, then drop them
+    time.sleep(1)
+    drain_logs(chrome)
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def write_report(request) -> None:
+    """Save the counts to artifacts/site-report.json and print them on one line."""
+    report = {"site": str(SITE), "toc": str(TOC), "pages_in_toc": len(PAGES), **dict(sorted(REPORT.items()))}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "site-report.json").write_text(json.dumps(report, indent=2) + "\n")
+    line = ", ".join(f"{k} {v}" for k, v in report.items() if isinstance(v, int))
+    message = f"\nsite report ({ARTIFACTS / 'site-report.json'}): {line}"
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        print(message)
+        return
+    with capture.global_and_fixture_disabled():
+        print(message)
+
+
+WAIT_FOR_IMAGES = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach(img => { if (img.loading === "lazy") img.loading = "eager"; });
+const report = () => done(images.map(img => ({
+  src: img.getAttribute("src"), alt: img.getAttribute("alt"), width: img.naturalWidth,
+  inContent: !!img.closest("article, main"), inFigure: !!img.closest("figure"),
+})));
+setTimeout(report, 30000);
+Promise.all(images.map(img => img.complete ? null : new Promise(ok => {
+  img.addEventListener("load", ok); img.addEventListener("error", ok);
+}))).then(report);
+"""
+
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+const start = Date.now();
+(function wait() {
+  const mj = window.MathJax;
+  if (!mj) return done("absent");
+  if (mj.startup && mj.startup.promise) {
+    return mj.startup.promise.then(() => done("typeset"), e => done("failed: " + e));
+  }
+  if (Date.now() - start > 30000) return done("never loaded");
+  setTimeout(wait, 100);
+})();
+"""
+
+COLLECT = """
+const content = document.querySelector("article") || document.querySelector("main") || document.body;
+const clone = content.cloneNode(true);
+clone.querySelectorAll("pre, code, .highlight, script, style, mjx-container, .cell_input").forEach(e => e.remove());
+return {
+  mathjax: document.querySelectorAll("mjx-container").length,
+  mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(e => e.textContent.slice(0, 80)),
+  text: clone.textContent,
+  cells: document.querySelectorAll("div.cell").length,
+  inputs: document.querySelectorAll("div.cell_input").length,
+  outputs: document.querySelectorAll("div.cell_output").length,
+  tracebacks: Array.from(document.querySelectorAll(".output.traceback, .output.error")).map(e => e.textContent.slice(0, 200)),
+};
+"""
+
+SET_THEME = """
+const mode = arguments[0];
+localStorage.setItem("mode", mode);
+localStorage.setItem("theme", mode);
+document.documentElement.dataset.mode = mode;
+document.documentElement.dataset.theme = mode;
+"""
+
+#: Relative luminance (0 black .. 1 white) of the page background.
+BACKGROUND = """
+const rgb = getComputedStyle(document.body).backgroundColor.match(/[0-9.]+/g).map(Number);
+return (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+"""
+
+
+@dataclass
+class Visit:
+    """What one page did in the browser."""
+
+    page: str
+    mathjax_state: str = ""
+    images: list[dict] = field(default_factory=list)
+    dom: dict = field(default_factory=dict)
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    background: dict[str, float] = field(default_factory=dict)
+    screenshots: dict[str, Path] = field(default_factory=dict)
+
+
+def drain_logs(chrome) -> tuple[list[dict], list[dict]]:
+    return chrome.get_log("browser"), chrome.get_log("performance")
+
+
+def network(perf_log: list[dict]) -> tuple[list[str], list[str]]:
+    """URLs requested, and those that failed or answered >= 400, from a performance log."""
+    requested, failed = [], []
+    for entry in perf_log:
+        message = json.loads(entry["message"])["message"]
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            requested.append(params["request"]["url"])
+        elif method == "Network.responseReceived" and params["response"].get("status", 0) >= 400:
+            failed.append(f"{params['response']['status']} {params['response']['url']}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            failed.append(f"{params.get('errorText')} (request {params.get('requestId')})")
+    return requested, failed
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in LOCAL_SCHEMES or (parts.scheme in ("http", "https") and parts.hostname == "127.0.0.1")
+
+
+def screenshot(chrome, path: Path) -> None:
+    """A full-page PNG (up to MAX_SHOT_HEIGHT pixels tall)."""
+    size = chrome.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": math.ceil(size["width"]), "height": min(math.ceil(size["height"]), MAX_SHOT_HEIGHT), "scale": 1}
+    shot = chrome.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def load(chrome, url: str) -> Visit:
+    """Open ``url``, wait for images and MathJax, and record what happened."""
+    drain_logs(chrome)
+    visit = Visit(page=url)
+    chrome.get(url)
+    deadline = time.monotonic() + 60
+    while chrome.execute_script("return document.readyState") != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    visit.images = chrome.execute_async_script(WAIT_FOR_IMAGES)
+    visit.mathjax_state = chrome.execute_async_script(WAIT_FOR_MATHJAX)
+    visit.dom = chrome.execute_script(COLLECT)
+    return visit
+
+
+def browser_noise(message: str) -> bool:
+    """Chromium asks every host for /favicon.ico by itself; no page requested it."""
+    return "/favicon.ico" in message
+
+
+def finish(chrome, visit: Visit) -> Visit:
+    console, perf = drain_logs(chrome)
+    visit.console_errors = [e["message"] for e in console if e.get("level") == "SEVERE" and not browser_noise(e["message"])]
+    visit.requests, failed = network(perf)
+    visit.failed_requests = [f for f in failed if not browser_noise(f)]
+    REPORT["requests_checked"] += len(visit.requests)
+    return visit
+
+
+@pytest.fixture(scope="session")
+def visits(site, driver):
+    """Each TOC page, visited once (lazily) and shared by the tests below."""
+    done: dict[str, Visit] = {}
+
+    def get(page: str) -> Visit:
+        if page not in done:
+            visit = load(driver, site.url(page))
+            visit.page = page
+            stem = page.replace("/", "__")
+            for mode in ("light", "dark"):
+                driver.execute_script(SET_THEME, mode)
+                time.sleep(0.3)  # let colour transitions settle
+                visit.background[mode] = driver.execute_script(BACKGROUND)
+                visit.screenshots[mode] = SHOTS / f"{stem}-{mode}.png"
+                screenshot(driver, visit.screenshots[mode])
+            driver.execute_script(SET_THEME, "light")
+            done[page] = finish(driver, visit)
+            REPORT["pages_visited"] += 1
+            REPORT["images"] += len(visit.images)
+            REPORT["images_loaded"] += sum(1 for i in visit.images if i["width"] > 0)
+            REPORT["math_typeset"] += visit.dom["mathjax"]
+            REPORT["screenshots"] += len(visit.screenshots)
+        return done[page]
+
+    return get
+
+
+def static_math_count(page: str) -> int:
+    """Math elements Sphinx wrote into the page, before MathJax."""
+    html = (SITE / f"{page}.html").read_text(encoding="utf-8")
+    return len(re.findall(r'<(?:span|div)[^>]*\bclass="math\b', html))
+
+
+# --- tests ---------------------------------------------------------------------------
+
+
+def test_toc_lists_pages():
+    assert TOC_ERROR is None, TOC_ERROR
+    assert PAGES, f"{TOC} lists no pages"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_is_served(site, page):
+    with urllib.request.urlopen(site.url(page), timeout=30) as response:
+        assert response.status == 200
+        assert b"</html>" in response.read()
+
+
+def test_landing_page_is_served(site):
+    with urllib.request.urlopen(site.base, timeout=30) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(site.base + "no-such-page.html", timeout=30)
+    assert missing.value.code == 404
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_console_errors(visits, page):
+    errors = visits(page).console_errors
+    assert not errors, f"{page}: JavaScript console errors:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_only_local_requests_and_all_succeed(visits, page):
+    visit = visits(page)
+    outside = sorted({url for url in visit.requests if not is_local(url)})
+    assert not outside, f"{page} reaches beyond 127.0.0.1 (the site must work offline):\n" + "\n".join(outside)
+    failed = visit.failed_requests
+    assert not failed, f"{page}: failed requests:\n" + "\n".join(failed)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_loads(visits, page):
+    broken = [i["src"] for i in visits(page).images if not i["width"] > 0]
+    assert not broken, f"{page}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_have_alt_text(visits, page):
+    missing = [i["src"] for i in visits(page).images if i["inContent"] and not (i["alt"] or "").strip()]
+    assert not missing, f"{page}: images without alt text: {missing}"
+    REPORT["images_with_alt"] += sum(1 for i in visits(page).images if (i["alt"] or "").strip())
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_math_is_typeset(visits, page):
+    visit = visits(page)
+    expected = static_math_count(page)
+    REPORT["math_elements"] += expected
+    raw = sorted(set(RAW_MATH.findall(visit.dom["text"])))
+    assert not raw, f"{page}: raw TeX left in the text: {raw}"
+    if expected:
+        assert visit.mathjax_state == "typeset", f"{page}: MathJax {visit.mathjax_state}"
+        assert visit.dom["mathjax"] >= expected, (
+            f"{page}: {expected} math elements but {visit.dom['mathjax']} typeset by MathJax"
+        )
+    assert not visit.dom["mathErrors"], f"{page}: MathJax errors: {visit.dom['mathErrors']}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_executed_chapters_show_cells_and_outputs(visits, page):
+    source = source_of(page)
+    assert source is not None, f"no source for {page} in {BOOK}"
+    cells = [tags for tags in code_cells(source) if not tags & {"remove-cell", "remove_cell"}]
+    if not cells:
+        pytest.skip(f"{page} has no code cells")
+    dom = visits(page).dom
+    shown = [tags for tags in cells if not tags & {"remove-input", "remove_input"}]
+    REPORT["code_cells"] += len(cells)
+    assert dom["inputs"] == len(shown), f"{page}: {len(shown)} code cells in {source.name}, {dom['inputs']} on the page"
+    assert dom["outputs"] >= 1, f"{page}: no cell outputs: was the chapter executed?"
+    assert not dom["tracebacks"], f"{page}: error outputs: {dom['tracebacks']}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_screenshots_light_and_dark(visits, page):
+    visit = visits(page)
+    assert visit.background["light"] > 0.5 and visit.background["dark"] < 0.5, (
+        f"{page}: page background luminance light {visit.background['light']:.2f}, dark {visit.background['dark']:.2f}"
+    )
+    for path in visit.screenshots.values():
+        assert path.stat().st_size > 1000, f"{path} is empty"
+
+
+def test_search_finds_the_linear_model_chapter(site, driver):
+    if SEARCH_PAGE not in PAGES:
+        pytest.skip(f"{TOC.name} does not list {SEARCH_PAGE}")
+    visit = load(driver, site.base + f"search.html?q={SEARCH_QUERY}")
+    deadline = time.monotonic() + 60
+    summary = ""
+    while time.monotonic() < deadline:
+        summary = driver.execute_script(
+            "const s = document.querySelector('#search-results .search-summary'); return s ? s.textContent : ''"
+        )
+        if "finished" in summary or "did not match" in summary:
+            break
+        time.sleep(0.2)
+    hits = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results ul.search li a')).map(a => a.getAttribute('href'))"
+    )
+    finish(driver, visit)
+    REPORT["search_hits"] = len(hits)
+    assert any(SEARCH_PAGE + ".html" in (href or "") for href in hits), (
+        f"searching {SEARCH_QUERY!r} gave {summary!r} and {hits}, not {SEARCH_PAGE}"
+    )
+    assert not [u for u in visit.requests if not is_local(u)], f"search reached beyond 127.0.0.1: {visit.requests}"
+    assert not visit.console_errors, f"search page console errors: {visit.console_errors}"
+
+
+# --- internal links (static: reads the files, no browser) -----------------------------
+
+
+class LinkParser(HTMLParser):
+    """Collect the ids a page defines and the local URLs it refers to."""
+
+    REFS = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("source", "src"), ("iframe", "src")}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.refs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+            elif (tag, name) in self.REFS and value is not None:
+                self.refs.append((tag, value))
+
+
+@functools.lru_cache(maxsize=None)
+def parsed(path: Path) -> LinkParser:
+    parser = LinkParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser
+
+
+def test_internal_links_resolve(site):
+    """Crawl every HTML page reachable from the TOC pages; every local URL and anchor must exist."""
+    queue = [SITE / "index.html", *(SITE / f"{page}.html" for page in PAGES)]
+    seen: set[Path] = set()
+    broken: list[str] = []
+    links = anchors = 0
+    while queue:
+        page = queue.pop()
+        if page in seen or not page.is_file():
+            continue
+        seen.add(page)
+        for tag, ref in parsed(page).refs:
+            parts = urlsplit(ref)
+            if parts.scheme or parts.netloc or ref.startswith("javascript:"):
+                continue  # external: the browser tests make sure none is loaded
+            links += 1
+            where = f"{page.relative_to(SITE)}: {tag} {ref!r}"
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if parts.path.endswith("/") or target.is_dir():
+                target = target / "index.html"
+            if SITE not in target.parents and target != SITE:
+                broken.append(f"{where} leaves the site")
+                continue
+            if not target.is_file():
+                broken.append(f"{where} -> {target.relative_to(SITE)} does not exist")
+                continue
+            if target.suffix == ".html":
+                queue.append(target)
+                if tag == "a" and parts.fragment:
+                    anchors += 1
+                    if unquote(parts.fragment) not in parsed(target).ids:
+                        broken.append(f"{where} -> no id {parts.fragment!r} in {target.relative_to(SITE)}")
+    REPORT["html_files_crawled"] = len(seen)
+    REPORT["links_checked"] = links
+    REPORT["anchors_checked"] = anchors
+    assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(sorted(set(broken))[:50])
