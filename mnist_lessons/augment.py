@@ -1,0 +1,131 @@
+"""Data augmentation on tensors: small random shifts and rotations, per batch.
+
+A digit moved two pixels to the left, or tilted by ten degrees, is still the
+same digit. Showing the network such variants during training teaches it
+that position and slant do not matter, without collecting new data.
+:func:`shift_and_rotate` moves and turns a batch of images by given amounts
+with one ``affine_grid``/``grid_sample`` call (on whatever device the batch is
+on); :func:`random_shift_and_rotate` draws those amounts at random from a
+seeded generator; :class:`AugmentedBatches` wraps any training batches, for
+example :class:`mnist_lessons.batches.TensorBatches`, so that every batch is
+augmented afresh each epoch. Labels are never changed.
+
+>>> train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)  # doctest: +SKIP
+>>> fit(model, train, splits.val.eval_batches(), optimizer)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+
+from .config import SEED
+
+#: Largest shift, in whole pixels, along each axis (a 28-pixel digit moves by at most 2).
+MAX_SHIFT: int = 2
+#: Largest rotation, in degrees, either way.
+MAX_DEGREES: float = 10.0
+
+
+def shift_and_rotate(
+    x: torch.Tensor, shifts: torch.Tensor | None = None, degrees: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Rotate each image about its centre by ``degrees`` (anticlockwise), then shift it by ``shifts``.
+
+    ``x`` is (N, C, H, W); ``shifts`` is (N, 2) as (right, down) in pixels and
+    ``degrees`` is (N,); either may be None for none. Pixels that come in from
+    outside the image are 0 (background). Whole-pixel shifts without rotation
+    move pixels exactly, without blurring them.
+
+    >>> x = torch.zeros(1, 1, 28, 28); x[0, 0, 10, 10] = 1
+    >>> shift_and_rotate(x, shifts=torch.tensor([[2, -1]]))[0, 0, 9, 12].item()
+    1.0
+    """
+    if x.dim() != 4:
+        raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+    n, _, height, width = x.shape
+    shifts = torch.zeros(n, 2) if shifts is None else torch.as_tensor(shifts, dtype=torch.float32)
+    degrees = torch.zeros(n) if degrees is None else torch.as_tensor(degrees, dtype=torch.float32)
+    if shifts.shape != (n, 2) or degrees.shape != (n,):
+        raise ValueError(f"need shifts of shape ({n}, 2) and degrees of shape ({n},), got "
+                         f"{tuple(shifts.shape)} and {tuple(degrees.shape)}")
+    # affine_grid maps each output pixel to where it is read from in the input,
+    # in coordinates that run from -1 to 1 across the image: so the inverse
+    # rotation, and a shift of -2 * pixels / size.
+    angle = torch.deg2rad(degrees)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin, -2 * shifts[:, 0] / width], dim=1),
+            torch.stack([sin, cos, -2 * shifts[:, 1] / height], dim=1),
+        ],
+        dim=1,
+    ).to(device=x.device, dtype=x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _check_limits(max_shift: int, max_degrees: float) -> None:
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+        raise ValueError(f"max_shift must be a whole number of pixels >= 0, got {max_shift!r}")
+    if isinstance(max_degrees, bool) or not isinstance(max_degrees, (int, float)) or not 0 <= max_degrees <= 180:
+        raise ValueError(f"max_degrees must be a number between 0 and 180, got {max_degrees!r}")
+
+
+def random_shift_and_rotate(
+    x: torch.Tensor,
+    max_shift: int = MAX_SHIFT,
+    max_degrees: float = MAX_DEGREES,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Shift each image by a random whole number of pixels in [-max_shift, max_shift] along each
+    axis and rotate it by a random angle in [-max_degrees, max_degrees].
+
+    The amounts are drawn on the CPU from ``generator``, so a seeded generator
+    gives the same augmentation on every device.
+
+    >>> out = random_shift_and_rotate(torch.rand(8, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    >>> out.shape
+    torch.Size([8, 1, 28, 28])
+    """
+    _check_limits(max_shift, max_degrees)
+    n = len(x)
+    shifts = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator)
+    degrees = (torch.rand(n, generator=generator) * 2 - 1) * max_degrees
+    return shift_and_rotate(x, shifts, degrees)
+
+
+class AugmentedBatches:
+    """Wrap ``(X, y)`` training batches so that each ``X`` is randomly shifted and rotated.
+
+    Every pass draws new shifts and angles from a generator seeded once with
+    ``seed``, so a training run is reproducible while each epoch sees
+    different variants of the digits. Use it for training only: evaluate on
+    the images as they are.
+
+    >>> batches = AugmentedBatches([(torch.rand(4, 1, 28, 28), torch.arange(4))], seed=0)
+    >>> [(tuple(x.shape), y.tolist()) for x, y in batches]
+    [((4, 1, 28, 28), [0, 1, 2, 3])]
+    """
+
+    def __init__(
+        self,
+        batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+        max_shift: int = MAX_SHIFT,
+        max_degrees: float = MAX_DEGREES,
+        seed: int = SEED,
+    ) -> None:
+        _check_limits(max_shift, max_degrees)
+        self.batches = batches
+        self.max_shift = max_shift
+        self.max_degrees = max_degrees
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for x, y in self.batches:
+            yield random_shift_and_rotate(x, self.max_shift, self.max_degrees, self.generator), y

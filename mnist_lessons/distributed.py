@@ -1,0 +1,309 @@
+"""The lesson's training, data parallel: one process per device, launched by torchrun.
+
+    torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
+
+Every process (a *rank*) holds the whole dataset as tensors and the same
+model, starting from the same weights. Each step, all ranks cut the same
+global batch from the same shuffled order and rank ``r`` keeps rows
+``r, r + world, r + 2 world, ...`` of it (:class:`ShardedBatches`).
+``DistributedDataParallel`` averages the ranks' gradients with an
+all-reduce during the backward pass, so every rank applies the same update
+and the weights stay identical: the run computes what one process would
+compute with the whole global batch, up to rounding. The backend is chosen
+for the hardware: ``nccl`` when every local rank has a CUDA GPU, else
+``gloo`` on CPUs. Only rank 0 logs and writes ``--out``. Collectives time
+out after ``--timeout`` seconds, so a rank that dies or hangs ends the job
+with an error instead of leaving the others waiting for ever.
+
+torchrun tells each process who it is through environment variables
+(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``);
+run as a plain ``python -m mnist_lessons.distributed`` it is a world of one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from . import config
+from .batches import MNISTSplits, Split, TensorBatches, mnist_splits
+from .cli import LessonParser, non_negative_int, positive_float, positive_int
+from .log import get_logger
+from .models import ConvClassifier, LinearClassifier, NonlinearClassifier, count_parameters
+from .train import OPTIMIZERS, make_optimizer, seed_everything, train_one_epoch
+
+log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
+
+#: Environment variables for tests: make rank ``FAIL_RANK_ENV`` fail at the
+#: start of training, by raising (``FAIL_MODE_ENV=raise``, the default) or by
+#: hanging (``FAIL_MODE_ENV=hang``).
+FAIL_RANK_ENV = "MNIST_LESSONS_FAIL_RANK"
+FAIL_MODE_ENV = "MNIST_LESSONS_FAIL_MODE"
+
+
+@dataclass(frozen=True)
+class World:
+    """Who this process is in the job, and what it computes on."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    backend: str
+    device: torch.device
+
+
+def pick_backend(local_world_size: int) -> tuple[str, str]:
+    """``("nccl", "cuda")`` when there is a CUDA GPU for every local rank, else ``("gloo", "cpu")``."""
+    if torch.cuda.is_available() and torch.cuda.device_count() >= local_world_size and dist.is_nccl_available():
+        return "nccl", "cuda"
+    return "gloo", "cpu"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup(timeout_s: float) -> World:
+    """Join the process group described by torchrun's environment variables (or make a world of one)."""
+    if "RANK" not in os.environ:  # started without torchrun: a world of one
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
+                          MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    backend, kind = pick_backend(int(os.environ.get("LOCAL_WORLD_SIZE", world_size)))
+    device = torch.device(kind, local_rank) if kind == "cuda" else torch.device("cpu")
+    options = {}
+    if kind == "cuda":
+        torch.cuda.set_device(device)
+        options["device_id"] = device  # binds NCCL to this rank's GPU
+    dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), **options)
+    return World(rank, world_size, local_rank, backend, device)
+
+
+class ShardedBatches:
+    """This rank's share of every global batch: rows ``rank::world_size``.
+
+    ``batches`` yields the global batches, in the same order on every rank
+    (the same seed). A final batch that cannot be shared out evenly is
+    dropped on every rank, so that all ranks take the same number of steps.
+
+    >>> global_batches = TensorBatches(torch.zeros(8, 1, 28, 28), torch.arange(8), batch_size=4)
+    >>> [y.tolist() for _, y in ShardedBatches(global_batches, rank=1, world_size=2)]
+    [[1, 3], [5, 7]]
+    """
+
+    def __init__(self, batches: TensorBatches, rank: int, world_size: int) -> None:
+        if batches.batch_size % world_size:
+            raise ValueError(f"the global batch size {batches.batch_size} must be a multiple of "
+                             f"the number of processes {world_size}")
+        self.batches, self.rank, self.world_size = batches, rank, world_size
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.batches.x), self.batches.batch_size)
+        return full + (rest > 0 and rest % self.world_size == 0)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for x, y in self.batches:
+            if len(y) % self.world_size == 0:
+                yield x[self.rank :: self.world_size], y[self.rank :: self.world_size]
+
+
+def evaluate_sharded(split: Split, model: nn.Module, world: World) -> tuple[float, float]:
+    """(accuracy in %, mean loss) over ``split``: each rank evaluates its share, an all-reduce adds them up."""
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    totals = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, correct, count
+    with torch.no_grad():
+        for x, y in split.eval_batches(config.EVAL_BATCH_SIZE * world.world_size):
+            x, y = x[world.rank :: world.world_size].to(world.device), y[world.rank :: world.world_size].to(world.device)
+            pred = model(x)
+            totals += torch.stack([loss_fn(pred, y).double(), (pred.argmax(1) == y).sum().double(),
+                                   torch.tensor(len(y), dtype=torch.float64, device=world.device)])
+    dist.all_reduce(totals)  # sum over ranks
+    loss, correct, count = totals.tolist()
+    return 100.0 * correct / count, loss / count
+
+
+def synthetic_splits(n: int, seed: int) -> MNISTSplits:
+    """A small made-up dataset in MNIST's shapes, for tests and dry runs: noise plus a bar whose row gives the label."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def make(count: int) -> Split:
+        y = torch.arange(count) % config.NUM_CLASSES
+        x = torch.rand(count, *config.IMAGE_SHAPE, generator=generator) * 0.25
+        for label in range(config.NUM_CLASSES):
+            x[y == label, 0, 2 + 2 * label : 4 + 2 * label, 4:24] = 1.0
+        return Split(x, y)
+
+    return MNISTSplits(make(n), make(max(n // 4, config.NUM_CLASSES)), make(max(n // 4, config.NUM_CLASSES)))
+
+
+def build_model(name: str, dropout: float = config.DROPOUT) -> nn.Module:
+    """The network called ``name``: linear, mlp or cnn."""
+    if name == "linear":
+        return LinearClassifier()
+    if name == "mlp":
+        return NonlinearClassifier(dropout=dropout)
+    if name == "cnn":
+        return ConvClassifier()
+    raise ValueError(f"unknown model {name!r}; choose linear, mlp or cnn")
+
+
+def _injected_failure(world: World) -> None:
+    """Fail on purpose when the test's environment variables name this rank."""
+    if os.environ.get(FAIL_RANK_ENV) == str(world.rank):
+        if os.environ.get(FAIL_MODE_ENV, "raise") == "hang":
+            log.warning(f"rank {world.rank}: hanging on purpose ({FAIL_RANK_ENV})")
+            time.sleep(10**6)
+        raise RuntimeError(f"rank {world.rank}: failing on purpose ({FAIL_RANK_ENV})")
+
+
+def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
+    """Train data parallel, evaluate on the test set once; return the results and the trained model (on every rank)."""
+    seed_everything(args.seed)  # the same initial weights on every rank
+    splits = synthetic_splits(args.synthetic, args.seed) if args.synthetic else mnist_splits(args.root, seed=args.seed)
+    splits = MNISTSplits(*(Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.train, splits.val, splits.test)))
+    model = build_model(args.model, args.dropout).to(world.device)
+    ddp_model = DistributedDataParallel(model)  # broadcasts rank 0's weights, then averages gradients
+    optimizer = make_optimizer(args.optimizer, ddp_model.parameters(), lr=args.lr)
+    global_batches = splits.train.batches(args.global_batch_size, shuffle=True, seed=args.seed)
+    train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
+    log.info(f"{world.world_size} process(es), backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
+             f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
+             f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
+    history = []
+    _injected_failure(world)
+    for epoch in range(args.epochs):
+        dist.barrier()
+        start = time.perf_counter()
+        train_one_epoch(train_batches, ddp_model, nn.CrossEntropyLoss(), optimizer)
+        if world.device.type == "cuda":
+            torch.cuda.synchronize()  # wait for the GPU's queued work before reading the clock
+        dist.barrier()  # the epoch is over when the slowest rank is done
+        seconds = time.perf_counter() - start
+        val_acc, val_loss = evaluate_sharded(splits.val, model, world)
+        history.append({"epoch": epoch, "train_seconds": seconds, "val_acc": val_acc, "val_loss": val_loss})
+        log.info(f"epoch {epoch}: val loss {val_loss:.3f} acc {val_acc:.2f}% | training {seconds:.2f} s")
+    test_acc, test_loss = evaluate_sharded(splits.test, model, world)
+    log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
+    return {"world_size": world.world_size, "backend": world.backend, "device": world.device.type,
+            "threads_per_process": torch.get_num_threads(), "model": args.model,
+            "parameters": count_parameters(model), "global_batch_size": args.global_batch_size,
+            "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "epochs": args.epochs,
+            "steps_per_epoch": len(train_batches), "history": history,
+            "train_seconds": sum(h["train_seconds"] for h in history),
+            "test_acc": test_acc, "test_loss": test_loss}, model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun)."""
+    parser = LessonParser(prog="mnist_lessons.distributed", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["linear", "mlp", "cnn"], default="mlp", help="which network (default: mlp)")
+    parser.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
+    parser.add_argument("--global-batch-size", type=positive_int, default=config.BATCH_SIZE,
+                        help="examples per step over all processes together (a multiple of their number)")
+    parser.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
+    parser.add_argument("--dropout", type=float, default=config.DROPOUT, help="dropout rate of the mlp")
+    parser.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split, weights, order)")
+    parser.add_argument("--threads", type=positive_int,
+                        help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
+    parser.add_argument("--timeout", type=positive_float, default=120.0,
+                        help="seconds a collective may wait for the other processes before the job fails")
+    parser.add_argument("--root", type=Path, help="data directory")
+    parser.add_argument("--synthetic", type=positive_int, metavar="N",
+                        help="train on N made-up images instead of MNIST (tests, dry runs)")
+    parser.add_argument("--out", type=Path, help="write metrics and timings here as JSON (rank 0)")
+    parser.add_argument("--save", type=Path, metavar="PATH", help="save the trained weights here (rank 0)")
+    return parser
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (fewer than the machine's when a job scheduler or taskset restricts it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads_per_process() -> int:
+    """$OMP_NUM_THREADS if set (torchrun sets 1 when it starts several processes), else CPU cores / local processes."""
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
+    return max(1, cpu_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def _write_atomically(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    write(tmp)
+    tmp.replace(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``torchrun ... -m mnist_lessons.distributed [options]``."""
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(args.threads or threads_per_process())
+    world = setup(args.timeout)
+    if world.rank != 0:
+        logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
+    try:
+        start = time.perf_counter()
+        results, model = train(args, world)
+        results["total_seconds"] = time.perf_counter() - start
+        if world.rank == 0 and args.out:
+            _write_atomically(args.out, lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
+            log.info(f"results written to {args.out}")
+        if world.rank == 0 and args.save:
+            _write_atomically(args.save, lambda p: torch.save(model.state_dict(), p))
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` on this machine.
+
+    torchrun is started with the running Python (``python -m torch.distributed.run``),
+    and each process gets ``OMP_NUM_THREADS`` = CPU cores / processes unless
+    ``env`` says otherwise. Returns the finished process, its stdout and stderr
+    merged in ``.stdout``; the whole job is killed if it outlives ``timeout_s``.
+
+    >>> job = launch(["--model", "mlp", "--epochs", "2", "--out", "results.json"], nproc_per_node=2)  # doctest: +SKIP
+    >>> job.returncode  # doctest: +SKIP
+    0
+    """
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
+               "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
+    threads = str(max(1, cpu_cores() // nproc_per_node))
+    environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True) as job:  # its own process group, to kill it whole
+        try:
+            output, _ = job.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+            output, _ = job.communicate()
+            raise TimeoutError(f"torchrun with {nproc_per_node} processes ran over {timeout_s} s and was killed; "
+                               f"its last output:\n{output[-3000:]}") from None
+    return subprocess.CompletedProcess(command, job.returncode, output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
