@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -31,3 +33,58 @@ def tiny_root(tmp_path, tiny_files, monkeypatch) -> Path:
     monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
     write_raw(tmp_path, tiny_files)
     return tmp_path
+
+
+@pytest.fixture
+def expect_tiny(monkeypatch, tiny_files):
+    """Make the tiny files' checksums the expected ones (for roots that start empty)."""
+    from mnist_lessons import fetch
+
+    monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
+    return tiny_files
+
+
+def chmod_binds(folder: Path) -> bool:
+    """True if permission bits stop this process writing into ``folder`` (not root)."""
+    try:
+        (folder / ".probe").touch()
+    except PermissionError:
+        return True
+    (folder / ".probe").unlink()
+    return False
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make folders read-only with chmod.
+
+    Root ignores permission bits; then creating anything inside those folders
+    is refused at the os level, the way the kernel refuses everyone else.
+    """
+    folders: list[Path] = []
+    real_mkdir, real_open = os.mkdir, os.open
+
+    def refused(path) -> bool:
+        target = Path(os.path.abspath(os.fsdecode(path)))
+        return any(target.parent == f or f in target.parents for f in folders)
+
+    def mkdir(path, *args, **kwargs):
+        if refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    def open_(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def make(folder: Path) -> None:
+        folder.chmod(0o555)
+        folders.append(folder.resolve())
+        if not chmod_binds(folder):
+            monkeypatch.setattr(os, "mkdir", mkdir)
+            monkeypatch.setattr(os, "open", open_)
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o755)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
+from fakes import serving
 from idx import md5_table
 from torch.utils.data import TensorDataset
 
 from mnist_lessons import fetch
 from mnist_lessons.config import SEED
 from mnist_lessons.data import data_root, load_mnist, make_loader, split
-
-
-def serving(files: dict[str, bytes]):
-    """A fake source that writes the requested files from ``files``."""
-
-    def source(names, work):
-        for name in names:
-            (work / name).write_bytes(files[name])
-        return {name: work / name for name in names}
-
-    return source
 
 
 def refusing(names, work):

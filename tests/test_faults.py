@@ -37,12 +37,11 @@ wrong input shape (32x32 into the 784 model)    test_models.py (forward); here: 
 from __future__ import annotations
 
 import errno
-import os
 from pathlib import Path
 
 import pytest
 import torch
-from idx import md5_table
+from fakes import serving, tree
 
 from mnist_lessons import cli, fetch
 from mnist_lessons.batches import TensorBatches
@@ -53,17 +52,6 @@ NAMES = list(fetch.MNIST_MD5)
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def serving(files: dict[str, bytes]):
-    """A fake source that writes the requested files from ``files``."""
-
-    def source(names, work):
-        for name in names:
-            (work / name).write_bytes(files[name])
-        return {name: work / name for name in names}
-
-    return source
 
 
 def failing(error: BaseException):
@@ -81,17 +69,6 @@ def offline(monkeypatch):
     monkeypatch.setattr(fetch, "SOURCES", (("network", failing(OSError("tests never use the network"))),))
 
 
-@pytest.fixture
-def expect_tiny(monkeypatch, tiny_files):
-    """Make the tiny files' checksums the expected ones (for roots that start empty)."""
-    monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
-    return tiny_files
-
-
-def tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*"))
-
-
 def run(argv, capsys) -> tuple[int, str, str]:
     try:
         status = cli.main([str(a) for a in argv])
@@ -99,41 +76,6 @@ def run(argv, capsys) -> tuple[int, str, str]:
         status = stop.code if isinstance(stop.code, int) else 1
     out, err = capsys.readouterr()
     return status, out, err
-
-
-@pytest.fixture
-def read_only(monkeypatch):
-    """Make a folder read-only, for root too (root ignores permission bits, so
-    creating anything inside is then refused at the os level)."""
-    folders: list[Path] = []
-    real_mkdir, real_open = os.mkdir, os.open
-
-    def refused(path) -> bool:
-        target = Path(os.path.abspath(os.fsdecode(path)))
-        return any(f == target.parent or f in target.parents for f in folders)
-
-    def mkdir(path, *args, **kwargs):
-        if refused(path):
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
-        return real_mkdir(path, *args, **kwargs)
-
-    def open_(path, flags, *args, **kwargs):
-        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and refused(path):
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    def make(folder: Path) -> None:
-        folder.chmod(0o555)
-        folders.append(folder.resolve())
-        monkeypatch.setattr(os, "mkdir", mkdir)
-        monkeypatch.setattr(os, "open", open_)
-
-    yield make
-    for folder in folders:
-        folder.chmod(0o755)
-
-
-# --- the data directory ------------------------------------------------------------------------
 
 
 def test_read_only_data_dir_missing_files_is_a_clear_error(tmp_path, expect_tiny, monkeypatch, read_only, capsys):

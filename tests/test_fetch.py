@@ -6,7 +6,6 @@ No test touches the network: every test replaces ``fetch.SOURCES`` with fakes
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import logging
@@ -18,7 +17,8 @@ from pathlib import Path
 from urllib.error import URLError
 
 import pytest
-from idx import md5_table, write_raw
+from fakes import serving, tree
+from idx import write_raw
 
 from mnist_lessons import fetch
 from mnist_lessons.fetch import DataDirError, MNISTUnavailableError, ensure_mnist
@@ -27,19 +27,6 @@ NAMES = list(fetch.MNIST_MD5)
 
 
 # --- fakes and fixtures ---------------------------------------------------------
-
-
-def serving(files: dict[str, bytes], calls: list | None = None):
-    """A fake source that writes the requested files from ``files``."""
-
-    def source(names, work):
-        if calls is not None:
-            calls.append(list(names))
-        for name in names:
-            (work / name).write_bytes(files[name])
-        return {name: work / name for name in names}
-
-    return source
 
 
 def failing(message: str):
@@ -58,13 +45,6 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def expect_tiny(monkeypatch, tiny_files):
-    """Make the tiny files' checksums the expected ones (for roots that start empty)."""
-    monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
-    return tiny_files
-
-
-@pytest.fixture
 def fetch_log(caplog):
     """caplog for our loggers, which do not propagate to the root logger.
 
@@ -78,57 +58,6 @@ def fetch_log(caplog):
     yield caplog
     if added:
         package.removeHandler(caplog.handler)
-
-
-def tree(root: Path) -> list[str]:
-    """Every path under ``root``, hidden ones included, relative and sorted."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
-def chmod_binds(folder: Path) -> bool:
-    """True if permission bits stop this process writing into ``folder`` (not root)."""
-    try:
-        (folder / ".probe").touch()
-    except PermissionError:
-        return True
-    (folder / ".probe").unlink()
-    return False
-
-
-@pytest.fixture
-def read_only(monkeypatch):
-    """Make folders read-only with chmod.
-
-    Root ignores permission bits; then creating anything inside those folders
-    is refused at the os level, the way the kernel refuses everyone else.
-    """
-    folders: list[Path] = []
-    real_mkdir, real_open = os.mkdir, os.open
-
-    def refused(path) -> bool:
-        target = Path(os.path.abspath(os.fsdecode(path)))
-        return any(target.parent == f or f in target.parents for f in folders)
-
-    def mkdir(path, *args, **kwargs):
-        if refused(path):
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
-        return real_mkdir(path, *args, **kwargs)
-
-    def open_(path, flags, *args, **kwargs):
-        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and refused(path):
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    def make(folder: Path) -> None:
-        folder.chmod(0o555)
-        folders.append(folder.resolve())
-        if not chmod_binds(folder):
-            monkeypatch.setattr(os, "mkdir", mkdir)
-            monkeypatch.setattr(os, "open", open_)
-
-    yield make
-    for folder in folders:
-        folder.chmod(0o755)
 
 
 # --- checksums ------------------------------------------------------------------
