@@ -36,6 +36,15 @@ NUM_CLASSES: int = 10
 MNIST_MEAN: float = 0.1307
 MNIST_STD: float = 0.3081
 
+#: Test error rates (%) published in LeCun, Cortes and Burges' MNIST table,
+#: quoted by the chapters for comparison.
+PUBLISHED_TEST_ERROR: dict[str, float] = {
+    "linear classifier (1-layer network)": 12.0,
+    "linear classifier, deskewed images": 8.4,
+    "k-nearest neighbours, Euclidean (L2)": 5.0,
+    "LeNet-5, a convolutional network": 0.95,
+}
+
 #: Environment variable that points at the data directory.
 DATA_DIR_ENV: str = "MNIST_DATA_DIR"
 #: Data directory used when neither an argument nor the variable is given.
