@@ -9,8 +9,10 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 # Extra flags for jupyter-book, e.g. JBFLAGS=--all to re-execute everything.
 JBFLAGS ?=
-# Hash of the package source: when it changes, the execution cache is dropped,
-# because jupyter-cache only notices changes to the chapters' code cells.
+# Hash of the package source: when it changes, the execution cache and Sphinx's
+# saved pages are dropped, so every chapter runs again: jupyter-cache only
+# notices changes to the chapters' code cells, and Sphinx only re-reads
+# chapters whose files changed.
 PKG_HASH = $(shell cat $$(ls mnist_lessons/*.py | sort) | sha256sum | cut -c1-16)
 
 .PHONY: book test install data clean bench
@@ -31,7 +33,7 @@ book: install data
 	@mkdir -p _build
 	@if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$(PKG_HASH)" ]; then \
 	  echo "mnist_lessons changed: dropping the execution cache"; \
-	  rm -rf _build/.jupyter_cache; echo "$(PKG_HASH)" > _build/.package-hash; fi
+	  rm -rf _build/.jupyter_cache _build/.doctrees; echo "$(PKG_HASH)" > _build/.package-hash; fi
 	$(JB) build . -W -n --keep-going $(JBFLAGS)
 
 test: install
