@@ -13,7 +13,8 @@ JBFLAGS ?=
 # saved pages are dropped, so every chapter runs again: jupyter-cache only
 # notices changes to the chapters' code cells, and Sphinx only re-reads
 # chapters whose files changed.
-PKG_HASH = $(shell cat $$(ls mnist_lessons/*.py | sort) | sha256sum | cut -c1-16)
+# Computed in Python, so it needs no GNU sha256sum (macOS, BSD) and covers subpackages.
+PKG_HASH = $(shell $(PYTHON) -c 'import hashlib, pathlib; h = hashlib.sha256(); [h.update(p.read_bytes()) for p in sorted(pathlib.Path("mnist_lessons").rglob("*.py"))]; print(h.hexdigest()[:16])')
 
 .PHONY: book test install data clean bench
 
@@ -37,10 +38,10 @@ book: install data
 	$(JB) build . -W -n --keep-going $(JBFLAGS)
 
 test: install
-	$(PY) -m pytest -m "" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "" --doctest-modules $(PYTEST_ARGS)
 
 bench: install data
-	$(PY) -m mnist_lessons.bench
+	$(PY) -m benchmarks.bench
 
 clean:
 	rm -rf _build

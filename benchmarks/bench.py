@@ -8,8 +8,11 @@ Each repeat trains a freshly seeded model (the same weights on every path) for
 one epoch, then evaluates it on the training and validation splits. Reported:
 median seconds, and the ratios classic/fast and fast/floor against ``TARGETS``.
 
-    python -m mnist_lessons.bench              # both models, all the data
-    python -m mnist_lessons.bench --quick      # smoke run on a subset
+    make bench                                 # both models, all the data
+    python -m benchmarks.bench --quick         # smoke run on a subset (from the repository root)
+
+It lives outside the installed package: it times the repository (its test
+suite, its book build) and writes into benchmarks/results.
 """
 
 from __future__ import annotations
@@ -30,15 +33,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Subset
 
-from .batches import Split, as_tensors
-from .cli import positive_int
-from .config import BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, SEED
-from .data import load_mnist, make_loader, split
-from .models import LinearClassifier, NonlinearClassifier
-from .report import cpu_name
-from .train import evaluate, pick_device, seed_everything, train_one_epoch
+from mnist_lessons.buildinfo import cpu_name
+from mnist_lessons.cli.args import positive_int
+from mnist_lessons.config import BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, SEED
+from mnist_lessons.data.batches import Split, as_tensors
+from mnist_lessons.data.mnist import load_mnist, make_loader, split
+from mnist_lessons.models import MODELS
+from mnist_lessons.training.loops import evaluate, pick_device, seed_everything, train_one_epoch
+from mnist_lessons.training.recipe import RunConfig
 
-MODELS = {"linear": LinearClassifier, "mlp": NonlinearClassifier}
+#: The networks timed by default (those with targets); ``--models`` may add others from ``MODELS``.
+DEFAULT_MODELS = ("linear", "mlp")
 PATHS = ("classic", "fast", "floor")
 #: (model, ratio of epoch + evaluation) -> (comparison, bound).
 TARGETS = {
@@ -113,9 +118,10 @@ def make_paths(train_set: Subset, val_set: Subset, device: torch.device) -> dict
 def run_once(name: str, path: tuple, device: torch.device) -> tuple[float, float, float]:
     """Seconds for one training epoch, seconds for the evaluation, validation accuracy."""
     train_fn, eval_fn, train_batches, eval_batches = path
-    seed_everything(SEED)
-    model = MODELS[name]().to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    recipe = RunConfig(model=name, lr=LEARNING_RATE, batch_size=BATCH_SIZE, seed=SEED)  # the lesson's run
+    seed_everything(recipe.seed)
+    model = recipe.build_model().to(device)
+    optimizer = recipe.build_optimizer(model.parameters())
     loss_fn = nn.CrossEntropyLoss()
     epoch_s, _ = timed(lambda: train_fn(train_batches, model, loss_fn, optimizer), device)
     eval_s, metrics = timed(lambda: [eval_fn(b, model, loss_fn) for b in eval_batches], device)
@@ -235,8 +241,8 @@ def show(report: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mnist_lessons.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(DEFAULT_MODELS))
     p.add_argument("--repeats", type=positive_int, help="repeats of the fast path and the floor (default 5; --quick 1)")
     p.add_argument("--classic-repeats", type=positive_int, help="repeats of the slow classic path (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true", help="smoke run on a subset of the data")

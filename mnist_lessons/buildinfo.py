@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torchvision
 
-from .train import pick_device
+from .training.loops import pick_device
 
 
 def cpu_name() -> str:

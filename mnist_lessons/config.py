@@ -6,6 +6,8 @@ magic numbers, so an instructor who changes a default changes it everywhere.
 
 from __future__ import annotations
 
+from .training.schedules import StepSchedule
+
 #: Seed for the train/validation split and for weight initialisation.
 SEED: int = 55
 #: Fraction of the 60,000 training images held out for validation.
@@ -49,3 +51,18 @@ PUBLISHED_TEST_ERROR: dict[str, float] = {
 DATA_DIR_ENV: str = "MNIST_DATA_DIR"
 #: Data directory used when neither an argument nor the variable is given.
 DEFAULT_DATA_DIR: str = "data"
+
+# The homework's settings (chapter 7), named once for the homework and its solution.
+
+#: Batch sizes to compare.
+BATCH_SIZES: tuple[int, ...] = (32, 64, 128, 256, 512)
+#: Learning rates to compare, from too small to too large for SGD on this network.
+LEARNING_RATES: tuple[float, ...] = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0)
+#: One activation for every hidden layer, or one per layer (the lesson's mixed stack).
+ACTIVATION_CHOICES: tuple[str | tuple[str, ...], ...] = (
+    "relu", "sigmoid", "tanh", "gelu", "leaky_relu", ("sigmoid", "tanh", "relu"),
+)
+#: The bonus: ``StepLR`` from learning rate 0.1, multiplied by 0.1 every 2 epochs, for 6 epochs.
+SCHEDULE_LR: float = 0.1
+SCHEDULE_EPOCHS: int = 6
+STEP_SCHEDULE: StepSchedule = StepSchedule(step_size=2, gamma=0.1)

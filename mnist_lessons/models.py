@@ -4,16 +4,22 @@
 784 pixels to 10 class scores. ``NonlinearClassifier`` stacks hidden layers
 with activation functions between them; its defaults are the lesson's
 network (784-50-50-50-10, ReLU, dropout 0.2 after the first hidden layer).
-Both return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
+``ConvClassifier`` is the convolutional network of the chapter beyond the lesson.
+All return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
+
+:data:`MODELS` names them (``linear``, ``mlp``, ``cnn``) and
+:func:`build_model` is the one place that builds a network from its name.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from .checks import check_choice, check_int, check_number
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
 
 #: Activation functions available by name.
@@ -98,11 +104,10 @@ class NonlinearClassifier(nn.Module):
         dropout: float = DROPOUT,
     ) -> None:
         super().__init__()
-        sizes = [int(h) for h in hidden_sizes]
-        if not sizes or any(h < 1 for h in sizes):
+        sizes = [check_int("hidden_sizes", h, minimum=1) for h in hidden_sizes]
+        if not sizes:
             raise ValueError(f"hidden_sizes must be one or more positive widths, got {list(hidden_sizes)}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
         if isinstance(activation, (str, nn.Module, type)):
             activations = [activation] * len(sizes)
         else:
@@ -147,10 +152,11 @@ class ConvClassifier(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (16, 32), kernel_size: int = 3) -> None:
         super().__init__()
-        widths = [int(c) for c in channels]
-        if not 1 <= len(widths) <= 3 or any(c < 1 for c in widths):
+        widths = [check_int("channels", c, minimum=1) for c in channels]
+        if not 1 <= len(widths) <= 3:
             raise ValueError(f"channels must be one to three positive widths, got {list(channels)}")
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        kernel_size = check_int("kernel_size", kernel_size, minimum=1)
+        if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}")
         blocks: list[nn.Module] = []
         in_channels, side = IMAGE_SHAPE[0], IMAGE_SHAPE[1]
@@ -173,3 +179,46 @@ class ConvClassifier(nn.Module):
         check_images(x)
         x = x.reshape(len(x), *IMAGE_SHAPE)  # flat 784-vectors become images again
         return self.classifier(self.flatten(self.features(x)))
+
+
+#: The networks by name: what ``--model`` and ``RunConfig(model=...)`` accept.
+MODELS: dict[str, type[nn.Module]] = {
+    "linear": LinearClassifier,
+    "mlp": NonlinearClassifier,
+    "cnn": ConvClassifier,
+}
+
+
+def model_options(name: str) -> tuple[str, ...]:
+    """The options (keyword arguments) the network called ``name`` accepts.
+
+    >>> model_options("mlp")
+    ('hidden_sizes', 'activation', 'dropout')
+    >>> model_options("linear")
+    ()
+    """
+    check_choice("model", name, MODELS)
+    return tuple(p for p in inspect.signature(MODELS[name]).parameters if p != "self")
+
+
+def build_model(name: str, **options) -> nn.Module:
+    """A freshly initialised network by name (see :data:`MODELS`), with its options.
+
+    Seed first (``seed_everything``) for reproducible initial weights.
+
+    >>> count_parameters(build_model("linear"))
+    7850
+    >>> build_model("cnn", channels=(8, 16)).classifier
+    Linear(in_features=784, out_features=10, bias=True)
+    >>> build_model("linear", dropout=0.2)
+    Traceback (most recent call last):
+    ...
+    ValueError: model 'linear' has no option 'dropout'; its options: none
+    """
+    accepted = model_options(name)
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise ValueError(
+            f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}"
+        )
+    return MODELS[name](**options)

@@ -28,8 +28,7 @@ def tiny_files() -> dict[str, bytes]:
 @pytest.fixture
 def tiny_root(tmp_path, tiny_files, monkeypatch) -> Path:
     """A data root holding the tiny MNIST, with its checksums made the expected ones."""
-    from mnist_lessons import fetch
-
+    from mnist_lessons.data import fetch
     monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
     write_raw(tmp_path, tiny_files)
     return tmp_path
@@ -38,8 +37,7 @@ def tiny_root(tmp_path, tiny_files, monkeypatch) -> Path:
 @pytest.fixture
 def expect_tiny(monkeypatch, tiny_files):
     """Make the tiny files' checksums the expected ones (for roots that start empty)."""
-    from mnist_lessons import fetch
-
+    from mnist_lessons.data import fetch
     monkeypatch.setattr(fetch, "MNIST_MD5", md5_table(tiny_files))
     return tiny_files
 

@@ -4,7 +4,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision.datasets import MNIST
 from torchvision.transforms import ToTensor
 
-from mnist_lessons.batches import TensorBatches, as_tensors
+from mnist_lessons.data.batches import TensorBatches, as_tensors
 
 
 @pytest.fixture

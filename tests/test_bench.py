@@ -4,9 +4,7 @@ import json
 
 import pytest
 
-from mnist_lessons import bench
-
-
+from benchmarks import bench
 @pytest.fixture
 def quick_report(tiny_root, tmp_path):
     out = tmp_path / "results"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_lessons import cli, fetch
+from mnist_lessons import cli
+from mnist_lessons.data import fetch
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
 
 
@@ -67,7 +68,7 @@ def test_train_help_lists_every_option_with_its_choices(capsys):
     _, out, _ = run(["train", "--help"], capsys)
     for option in ("--model", "--epochs", "--lr", "--batch-size", "--optimizer", "--activation", "--seed", "--root", "--save"):
         assert option in out
-    assert "{linear,mlp}" in out and "relu" in out
+    assert "{linear,mlp,cnn}" in out and "relu" in out
 
 
 # --- bad arguments: exit 2, one line naming the argument and what is allowed -----------
@@ -85,7 +86,7 @@ def test_train_help_lists_every_option_with_its_choices(capsys):
         (["train", "--batch-size", "0"], "--batch-size", "an integer >= 1"),
         (["train", "--seed", "-1"], "--seed", "an integer >= 0"),
         (["train", "--activation", "swish"], "--activation", "'relu'"),
-        (["train", "--model", "cnn"], "--model", "'linear', 'mlp'"),
+        (["train", "--model", "resnet"], "--model", "'linear', 'mlp', 'cnn'"),
         (["train", "--optimizer", "lbfgs"], "--optimizer", "'sgd'"),
         (["train", "--epochs"], "--epochs", "expected one argument"),
         (["fly"], "command", "'data', 'train'"),
@@ -165,8 +166,8 @@ def test_train_runs_end_to_end_and_saves_weights_that_load(extra, make_model, ti
     assert {t.device.type for t in state.values()} == {"cpu"}  # loads on machines without the GPU
     model = make_model()
     model.load_state_dict(state)
-    from mnist_lessons.batches import mnist_splits
-    from mnist_lessons.train import evaluate
+    from mnist_lessons.data.batches import mnist_splits
+    from mnist_lessons.training.loops import evaluate
 
     reloaded_acc, _ = evaluate(mnist_splits(tiny_root).test.eval_batches(), model, torch.nn.CrossEntropyLoss())
     assert reloaded_acc == pytest.approx(test_acc, abs=0.01)  # the saved weights are the trained ones

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.augment import AugmentedBatches, random_shift_and_rotate, shift_and_rotate
-from mnist_lessons.batches import TensorBatches
+from mnist_lessons.data.augment import AugmentedBatches, random_shift_and_rotate, shift_and_rotate
+from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.models import ConvClassifier, count_parameters
 
 

@@ -9,9 +9,9 @@ from fakes import serving
 from idx import md5_table
 from torch.utils.data import TensorDataset
 
-from mnist_lessons import fetch
+from mnist_lessons.data import fetch
 from mnist_lessons.config import SEED
-from mnist_lessons.data import data_root, load_mnist, make_loader, split
+from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, split
 
 
 def refusing(names, work):

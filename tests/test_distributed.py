@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_lessons.batches import TensorBatches
-from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser, launch,
-                                       synthetic_splits)
+from mnist_lessons.data.batches import TensorBatches
+from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser, launch, synthetic_splits)
 
 #: Largest difference allowed between weights trained by one and by two processes:
 #: they differ only by the order in which floating-point sums are done.

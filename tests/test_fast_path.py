@@ -7,10 +7,10 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import MNIST
 from torchvision.transforms import ToTensor
 
-from mnist_lessons.batches import TensorBatches, as_tensors
-from mnist_lessons.data import make_loader
+from mnist_lessons.data.batches import TensorBatches, as_tensors
+from mnist_lessons.data.mnist import make_loader
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
-from mnist_lessons.train import evaluate, seed_everything, train_one_epoch
+from mnist_lessons.training.loops import evaluate, seed_everything, train_one_epoch
 
 EPOCHS, BATCH, SEED = 3, 16, 7
 

@@ -43,10 +43,11 @@ import pytest
 import torch
 from fakes import serving, tree
 
-from mnist_lessons import cli, fetch
-from mnist_lessons.batches import TensorBatches
+from mnist_lessons import cli
+from mnist_lessons.data import fetch
+from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
-from mnist_lessons.train import evaluate, fit, make_optimizer
+from mnist_lessons.training.loops import evaluate, fit, make_optimizer
 
 NAMES = list(fetch.MNIST_MD5)
 
@@ -208,12 +209,12 @@ def test_saving_that_fails_half_way_leaves_no_file(tiny_root, tmp_path, monkeypa
 
 
 def test_ctrl_c_during_training_exits_130_and_saves_nothing(tiny_root, tmp_path, monkeypatch, capsys):
-    import mnist_lessons.train
+    import mnist_lessons.training.recipe
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mnist_lessons.train, "fit", interrupted)
+    monkeypatch.setattr(mnist_lessons.training.recipe, "fit", interrupted)
     weights = tmp_path / "weights.pt"
     status, _, err = run(["train", "--root", tiny_root, "--device", "cpu", "--save", weights], capsys)
     assert status == 130 and err.strip().splitlines()[-1] == "mnist-lessons train: interrupted"

@@ -20,8 +20,8 @@ import pytest
 from fakes import serving, tree
 from idx import write_raw
 
-from mnist_lessons import fetch
-from mnist_lessons.fetch import DataDirError, MNISTUnavailableError, ensure_mnist
+from mnist_lessons.data import fetch
+from mnist_lessons.data.fetch import DataDirError, MNISTUnavailableError, ensure_mnist
 
 NAMES = list(fetch.MNIST_MD5)
 

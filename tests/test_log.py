@@ -38,7 +38,7 @@ def test_root_and_other_loggers_are_untouched():
     before = (list(root.handlers), root.level)
     other = logging.getLogger("some.library")
     other_before = (list(other.handlers), other.level, other.propagate)
-    get_logger("mnist_lessons.train")
+    get_logger("mnist_lessons.training.loops")
     get_logger("__main__")
     assert (list(root.handlers), root.level) == before
     assert (list(other.handlers), other.level, other.propagate) == other_before

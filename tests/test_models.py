@@ -2,13 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.models import (
-    ACTIVATIONS,
-    LinearClassifier,
-    NonlinearClassifier,
-    count_parameters,
-    make_activation,
-)
+from mnist_lessons.models import (ACTIVATIONS, LinearClassifier, NonlinearClassifier, count_parameters, make_activation)
 
 
 def test_linear_classifier_has_7850_parameters_and_ten_outputs():

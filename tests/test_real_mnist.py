@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mnist_lessons import fetch
+from mnist_lessons.data import fetch
 from mnist_lessons.config import MNIST_MEAN, MNIST_STD, NUM_CLASSES
-from mnist_lessons.data import data_root, load_mnist, split
+from mnist_lessons.data.mnist import data_root, load_mnist, split
 
 pytestmark = pytest.mark.mnist
 

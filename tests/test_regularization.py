@@ -3,16 +3,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from mnist_lessons.regularization import (
-    deep_network,
-    fit_polynomials,
-    gradient_norms,
-    plot_error_by_degree,
-    plot_gradient_norms,
-    plot_polynomial_fits,
-    plot_generalisation,
-)
-from mnist_lessons.train import History
+from mnist_lessons.experiments.gradients import deep_network, gradient_norms
+from mnist_lessons.experiments.polynomials import fit_polynomials
+from mnist_lessons.figures.plots import (plot_error_by_degree, plot_gradient_norms, plot_polynomial_fits, plot_generalisation)
+from mnist_lessons.training.loops import History
 
 matplotlib.use("Agg")
 

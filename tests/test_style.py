@@ -15,14 +15,14 @@ import pytest
 from matplotlib import font_manager
 from matplotlib.colors import to_rgb
 
-from mnist_lessons.style import use_style
+from mnist_lessons.figures.style import use_style
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Imports the style, applies it and draws text with the glyphs the figures use.
 DRAW = """
 import io
-import mnist_lessons.style as style
+import mnist_lessons.figures.style as style
 style.use_style()
 import matplotlib
 matplotlib.use("Agg")

@@ -3,8 +3,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mnist_lessons.batches import Split
-from mnist_lessons.sweep import CosineSchedule, RunConfig, StepSchedule, SweepResult, describe, run, sweep
+from mnist_lessons.data.batches import Split
+from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
+from mnist_lessons.training.recipe import RunConfig, run
+from mnist_lessons.experiments.sweeps import SweepResult, describe, sweep
 
 
 def toy_splits(n=240, seed=0):
@@ -129,7 +131,7 @@ def test_per_layer_activations_and_labels_read_well():
 
 
 def test_experiments_train_each_config_once_and_pick_the_best_of_all(monkeypatch):
-    import mnist_lessons.sweep as sweep_module
+    import mnist_lessons.experiments.sweeps as sweep_module
 
     trained = []
     real_run = sweep_module.run
@@ -160,7 +162,8 @@ def test_summary_tables_and_schedule_plots():
     import matplotlib
 
     matplotlib.use("Agg")
-    from mnist_lessons.sweep import COLUMN_TITLES, plot_schedules, to_frame
+    from mnist_lessons.experiments.sweeps import COLUMN_TITLES, to_frame
+    from mnist_lessons.figures.plots import plot_schedules
 
     result = sweep("schedule", [None, StepSchedule(1, 0.5)], lambda s: SMALL.replace(schedule=s), toy_splits(),
                    labels=["constant", "step"])

@@ -1,19 +1,11 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.batches import TensorBatches
+from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
-from mnist_lessons.train import (
-    History,
-    check_learned,
-    evaluate,
-    fit,
-    make_optimizer,
-    pick_device,
-    seed_everything,
-    train_one_epoch,
-)
+from mnist_lessons.training.loops import (History, check_learned, evaluate, fit, make_optimizer, pick_device, seed_everything, train_one_epoch)
 
 
 def toy_data(n=200, seed=0):
@@ -103,7 +95,7 @@ def test_logs_one_line_per_epoch(caplog):
         fit(model, TensorBatches(x, y, 50), TensorBatches(x, y, 50), make_optimizer("sgd", model.parameters()), epochs=2)
     finally:
         logger.removeHandler(caplog.handler)
-    lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.train"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.training.loops"]
     assert len(lines) == 2
     assert lines[0].startswith("epoch 0: train loss") and "val loss" in lines[0] and "lr 0.05" in lines[0]
 
@@ -117,10 +109,19 @@ def test_bad_epochs_are_rejected(epochs):
         fit(model, batches, batches, make_optimizer("sgd", model.parameters()), epochs=epochs)
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), "0.1"])
-def test_bad_learning_rate_is_rejected(lr):
-    with pytest.raises(ValueError, match="learning rate lr must be a positive number"):
+@pytest.mark.parametrize("lr, error", [(0, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                                       (True, ValueError), ("0.1", TypeError)])
+def test_bad_learning_rate_is_rejected(lr, error):
+    with pytest.raises(error, match="learning rate lr must be a number > 0"):
         make_optimizer("sgd", LinearClassifier().parameters(), lr=lr)
+
+
+def test_numpy_scalars_are_accepted_where_numbers_are():
+    model = LinearClassifier()
+    optimizer = make_optimizer("sgd", model.parameters(), lr=np.float32(0.5))
+    assert optimizer.defaults["lr"] == pytest.approx(0.5)
+    x, y = toy_data(10)
+    assert len(TensorBatches(x, y, np.int64(4))) == 3
 
 
 def test_unknown_optimizer_lists_the_choices():

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 from torch import nn  # noqa: E402
 
-from mnist_lessons import diagrams, viz  # noqa: E402
+from mnist_lessons.figures import diagrams  # noqa: E402
+from mnist_lessons.figures import plots as viz  # noqa: E402
 
 TITLE = re.compile(r"^(\d) \((\d)\)$")
 

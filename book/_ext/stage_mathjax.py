@@ -61,7 +61,7 @@ def already_staged(dest: Path) -> bool:
 
 def npm_pack_checked(work: Path) -> Path:
     """``npm pack`` MathJax (through the package's own npm helper) and check its SHA-256."""
-    from mnist_lessons.fetch import SourceError, npm_pack
+    from mnist_lessons.data.fetch import SourceError, npm_pack
 
     try:
         tarball = npm_pack(PACKAGE, work, timeout=TIMEOUT_S)

@@ -1,55 +1,33 @@
 """Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``).
 
-``data`` fetches and verifies MNIST; ``train`` runs the lesson's training
-with a progress bar, per-epoch log lines and a final test evaluation.
+``data`` fetches and verifies MNIST; ``train`` trains one run of the
+package's recipe (:class:`~mnist_lessons.training.recipe.RunConfig` built from
+the options) with a progress bar, per-epoch log lines and a final test
+evaluation. Argument types live in :mod:`mnist_lessons.cli.args`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import config
-
-
-class LessonParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line naming the argument."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _checked(kind: type, minimum: float, strict: bool, what: str):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = _checked(int, 1, False, "an integer >= 1")
-non_negative_int = _checked(int, 0, False, "an integer >= 0")
-positive_float = _checked(float, 0.0, True, "a number > 0")
+from .. import config
+from .args import LessonParser, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
-    from .models import ACTIVATIONS
-    from .train import OPTIMIZERS
+    from ..models import ACTIVATIONS, MODELS
+    from ..training.loops import OPTIMIZERS
 
     parser = LessonParser(
         prog="mnist-lessons",
         description="Fetch MNIST and train the book's networks on it.",
         epilog="Examples:\n  mnist-lessons data --root ./data\n"
-        "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt",
+        "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt\n"
+        "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
@@ -58,12 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--root", type=Path, help=f"data directory (default: ${config.DATA_DIR_ENV} or ./data)")
 
     train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
-    train.add_argument("--model", choices=["linear", "mlp"], default="linear", help="which network (default: linear)")
+    train.add_argument("--model", choices=list(MODELS), default="linear", help="which network (default: linear)")
     train.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
     train.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
     train.add_argument("--batch-size", type=positive_int, default=config.BATCH_SIZE, help="examples per step")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
-    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="activation of the mlp")
+    train.add_argument("--weight-decay", type=non_negative_float, default=0.0, help="L2 penalty of the optimiser (default: 0)")
+    train.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                       help="learning rate: constant, or lowered along half a cosine (default: constant)")
+    train.add_argument("--shuffle", action="store_true", help="shuffle the training batches every epoch (seeded)")
+    train.add_argument("--augment", action="store_true", help="move and turn training images at random (seeded)")
+    train.add_argument("--activation", choices=sorted(ACTIVATIONS), help="activation of the mlp (default: relu)")
+    train.add_argument("--dropout", type=probability, help="dropout rate of the mlp (default: 0.2)")
     train.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split and weights)")
     train.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
     train.add_argument("--root", type=Path, help="data directory")
@@ -97,8 +81,8 @@ class ProgressBatches:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from .data import data_root
-    from .fetch import ensure_mnist
+    from ..data.fetch import ensure_mnist
+    from ..data.mnist import data_root
 
     root = data_root(args.root)
     source = ensure_mnist(root)
@@ -106,34 +90,40 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_config(args: argparse.Namespace):
+    """The :class:`~mnist_lessons.training.recipe.RunConfig` the ``train`` options describe."""
+    from ..data.augment import Augmentation
+    from ..training.recipe import RunConfig
+    from ..training.schedules import CosineSchedule
+
+    options = {name: getattr(args, name) for name in ("activation", "dropout") if getattr(args, name) is not None}
+    return RunConfig(
+        model=args.model, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, shuffle=args.shuffle,
+        augmentation=Augmentation() if args.augment else None,
+        schedule=CosineSchedule() if args.schedule == "cosine" else None, **options,
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from .batches import mnist_splits
-    from .log import get_logger
-    from .models import LinearClassifier, NonlinearClassifier
-    from .train import evaluate, fit, make_optimizer, pick_device, seed_everything
+    from ..data.batches import mnist_splits
+    from ..log import get_logger
+    from ..training.loops import evaluate, pick_device
+    from ..training.recipe import run
 
     log = get_logger("mnist_lessons.cli")
+    config = run_config(args)  # bad combinations fail here, before any data is loaded
     device = pick_device(args.device)
-    seed_everything(args.seed)
     splits = mnist_splits(args.root, device=device, seed=args.seed)
-    model = LinearClassifier() if args.model == "linear" else NonlinearClassifier(activation=args.activation)
-    model.to(device)
-    optimizer = make_optimizer(args.optimizer, model.parameters(), lr=args.lr)
     log.info(f"training {args.model} on {device} for {args.epochs} epochs (batch {args.batch_size}, lr {args.lr})")
-    history = fit(
-        model,
-        ProgressBatches(splits.train.batches(args.batch_size, shuffle=False, seed=args.seed)),
-        splits.val.eval_batches(),
-        optimizer,
-        epochs=args.epochs,
-        train_eval_loader=splits.train.eval_batches(),
-    )
-    test_acc, test_loss = evaluate(splits.test.eval_batches(), model, torch.nn.CrossEntropyLoss())
-    log.info(f"final validation accuracy {history.val_acc[-1]:.2f}%, test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
+    result = run(config, splits, label=args.model, log_every=1, progress=ProgressBatches)
+    test = evaluate(splits.test.eval_batches(), result.model, torch.nn.CrossEntropyLoss())
+    log.info(f"final validation accuracy {result.history.val_acc[-1]:.2f}%, "
+             f"test accuracy {test.accuracy:.2f}% (loss {test.loss:.3f})")
     if args.save:
-        save_weights(model, args.save)
+        save_weights(result.model, args.save)
         log.info(f"weights saved to {args.save}")
     return 0
 

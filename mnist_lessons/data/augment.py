@@ -7,7 +7,7 @@ that position and slant do not matter, without collecting new data.
 with one ``affine_grid``/``grid_sample`` call (on whatever device the batch is
 on); :func:`random_shift_and_rotate` draws those amounts at random from a
 seeded generator; :class:`AugmentedBatches` wraps any training batches, for
-example :class:`mnist_lessons.batches.TensorBatches`, so that every batch is
+example :class:`mnist_lessons.data.batches.TensorBatches`, so that every batch is
 augmented afresh each epoch. Labels are never changed.
 
 >>> train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)  # doctest: +SKIP
@@ -17,11 +17,13 @@ augmented afresh each epoch. Labels are never changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .config import SEED
+from ..checks import check_int, check_number
+from ..config import SEED
 
 #: Largest shift, in whole pixels, along each axis (a 28-pixel digit moves by at most 2).
 MAX_SHIFT: int = 2
@@ -68,9 +70,8 @@ def shift_and_rotate(
 
 
 def _check_limits(max_shift: int, max_degrees: float) -> None:
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift must be a whole number of pixels >= 0, got {max_shift!r}")
-    if isinstance(max_degrees, bool) or not isinstance(max_degrees, (int, float)) or not 0 <= max_degrees <= 180:
+    check_int("max_shift", max_shift, minimum=0)
+    if check_number("max_degrees", max_degrees, minimum=0.0) > 180:
         raise ValueError(f"max_degrees must be a number between 0 and 180, got {max_degrees!r}")
 
 
@@ -129,3 +130,22 @@ class AugmentedBatches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for x, y in self.batches:
             yield random_shift_and_rotate(x, self.max_shift, self.max_degrees, self.generator), y
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Settings of random shifts and rotations, as a run's ``augmentation`` (see :class:`AugmentedBatches`).
+
+    >>> Augmentation().wrap([(torch.rand(2, 1, 28, 28), torch.arange(2))], seed=0).max_shift
+    2
+    """
+
+    max_shift: int = MAX_SHIFT
+    max_degrees: float = MAX_DEGREES
+
+    def __post_init__(self) -> None:
+        _check_limits(self.max_shift, self.max_degrees)
+
+    def wrap(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], seed: int = SEED) -> AugmentedBatches:
+        """``batches`` with every batch augmented afresh each pass, from a generator seeded with ``seed``."""
+        return AugmentedBatches(batches, self.max_shift, self.max_degrees, seed)

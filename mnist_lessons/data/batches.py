@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset, Subset
 
-from .config import BATCH_SIZE, EVAL_BATCH_SIZE, SEED, VAL_FRACTION
+from ..checks import check_int
+from ..config import BATCH_SIZE, EVAL_BATCH_SIZE, SEED, VAL_FRACTION
 
 
 def as_tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,16 +59,14 @@ class TensorBatches:
         batch_size: int = BATCH_SIZE,
         shuffle: bool = False,
         seed: int | None = None,
-        device: torch.device | str | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if len(x) == 0:
             raise ValueError("cannot make batches from an empty split")
-        self.x = x.to(device) if device is not None else x
-        self.y = y.to(self.x.device)
+        self.x = x
+        self.y = y.to(x.device)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = SEED if seed is None else seed
@@ -89,10 +88,6 @@ class TensorBatches:
             x, y = x[index], y[index]  # one gather per epoch, then cheap slices
         for start in range(0, len(x), self.batch_size):
             yield x[start : start + self.batch_size], y[start : start + self.batch_size]
-
-    def with_batch_size(self, batch_size: int) -> TensorBatches:
-        """The same examples, in order, in batches of another size (e.g. for evaluation)."""
-        return TensorBatches(self.x, self.y, batch_size)
 
 
 @dataclass
@@ -135,7 +130,7 @@ def mnist_splits(
     >>> len(splits.train), len(splits.val), len(splits.test)  # doctest: +SKIP
     (48000, 12000, 10000)
     """
-    from .data import load_mnist, split
+    from .mnist import load_mnist, split
 
     train_full, test = load_mnist(root)
     train, val = split(train_full, val_fraction=val_fraction, seed=seed)

@@ -1,13 +1,12 @@
 """MNIST as the lesson uses it: where it lives, loading, splitting, batching.
 
 >>> train, test = load_mnist()                      # doctest: +SKIP
->>> train_set, val_set = split(train)               # 48,000 / 12,000
->>> loader = make_loader(train_set, batch_size=128, shuffle=True, seed=55)
+>>> train_set, val_set = split(train)               # doctest: +SKIP
+>>> loader = make_loader(train_set, batch_size=128, shuffle=True, seed=55)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,8 @@ from torch.utils.data import DataLoader, Dataset, Subset, random_split
 from torchvision.datasets import MNIST
 from torchvision.transforms import ToTensor
 
-from mnist_lessons import fetch
+from mnist_lessons.checks import check_int, check_number
+from mnist_lessons.data import fetch
 from mnist_lessons.config import DATA_DIR_ENV, DEFAULT_DATA_DIR, SEED, VAL_FRACTION
 
 
@@ -65,8 +65,8 @@ def split(
 
     With the defaults, 60,000 training images become 48,000 and 12,000.
     """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}")
+    val_fraction = check_number("val_fraction", val_fraction, minimum=0.0, strict=True, maximum=1.0)
+    seed = check_int("seed", seed, minimum=0)
     generator = torch.Generator().manual_seed(seed)
     train, val = random_split(dataset, [1 - val_fraction, val_fraction], generator=generator)
     return train, val
@@ -82,7 +82,6 @@ def make_loader(
     and iterating it never disturbs the global random state (which would
     change, for example, later dropout masks).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(SEED if seed is None else seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)

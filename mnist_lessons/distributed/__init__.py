@@ -41,12 +41,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from . import config
-from .batches import MNISTSplits, Split, TensorBatches, mnist_splits
-from .cli import LessonParser, non_negative_int, positive_float, positive_int
-from .log import get_logger
-from .models import ConvClassifier, LinearClassifier, NonlinearClassifier, count_parameters
-from .train import OPTIMIZERS, make_optimizer, seed_everything, train_one_epoch
+from .. import config
+from ..cli.args import LessonParser, non_negative_int, positive_float, positive_int, probability
+from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
+from ..log import get_logger
+from ..models import MODELS, count_parameters
+from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
+from ..training.recipe import RunConfig
 
 log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
 
@@ -126,8 +127,8 @@ class ShardedBatches:
                 yield x[self.rank :: self.world_size], y[self.rank :: self.world_size]
 
 
-def evaluate_sharded(split: Split, model: nn.Module, world: World) -> tuple[float, float]:
-    """(accuracy in %, mean loss) over ``split``: each rank evaluates its share, an all-reduce adds them up."""
+def evaluate_sharded(split: Split, model: nn.Module, world: World) -> Evaluation:
+    """Accuracy (%) and mean loss over ``split``: each rank evaluates its share, an all-reduce adds them up."""
     model.eval()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     totals = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, correct, count
@@ -139,7 +140,7 @@ def evaluate_sharded(split: Split, model: nn.Module, world: World) -> tuple[floa
                                    torch.tensor(len(y), dtype=torch.float64, device=world.device)])
     dist.all_reduce(totals)  # sum over ranks
     loss, correct, count = totals.tolist()
-    return 100.0 * correct / count, loss / count
+    return Evaluation(100.0 * correct / count, loss / count)
 
 
 def synthetic_splits(n: int, seed: int) -> MNISTSplits:
@@ -156,15 +157,11 @@ def synthetic_splits(n: int, seed: int) -> MNISTSplits:
     return MNISTSplits(make(n), make(max(n // 4, config.NUM_CLASSES)), make(max(n // 4, config.NUM_CLASSES)))
 
 
-def build_model(name: str, dropout: float = config.DROPOUT) -> nn.Module:
-    """The network called ``name``: linear, mlp or cnn."""
-    if name == "linear":
-        return LinearClassifier()
-    if name == "mlp":
-        return NonlinearClassifier(dropout=dropout)
-    if name == "cnn":
-        return ConvClassifier()
-    raise ValueError(f"unknown model {name!r}; choose linear, mlp or cnn")
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The run the arguments describe: the package's one recipe, with a global batch shuffled every epoch."""
+    options = {"dropout": args.dropout} if args.model == "mlp" else {}
+    return RunConfig(model=args.model, optimizer=args.optimizer, lr=args.lr, batch_size=args.global_batch_size,
+                     epochs=args.epochs, seed=args.seed, shuffle=True, **options)
 
 
 def _injected_failure(world: World) -> None:
@@ -178,13 +175,14 @@ def _injected_failure(world: World) -> None:
 
 def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     """Train data parallel, evaluate on the test set once; return the results and the trained model (on every rank)."""
-    seed_everything(args.seed)  # the same initial weights on every rank
+    recipe = run_config(args)
+    seed_everything(recipe.seed)  # the same initial weights on every rank
     splits = synthetic_splits(args.synthetic, args.seed) if args.synthetic else mnist_splits(args.root, seed=args.seed)
     splits = MNISTSplits(*(Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.train, splits.val, splits.test)))
-    model = build_model(args.model, args.dropout).to(world.device)
+    model = recipe.build_model().to(world.device)
     ddp_model = DistributedDataParallel(model)  # broadcasts rank 0's weights, then averages gradients
-    optimizer = make_optimizer(args.optimizer, ddp_model.parameters(), lr=args.lr)
-    global_batches = splits.train.batches(args.global_batch_size, shuffle=True, seed=args.seed)
+    optimizer = recipe.build_optimizer(ddp_model.parameters())
+    global_batches = recipe.train_batches(splits.train.x, splits.train.y)
     train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
     log.info(f"{world.world_size} process(es), backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
@@ -216,13 +214,13 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun)."""
     parser = LessonParser(prog="mnist_lessons.distributed", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["linear", "mlp", "cnn"], default="mlp", help="which network (default: mlp)")
+    parser.add_argument("--model", choices=list(MODELS), default="mlp", help="which network (default: mlp)")
     parser.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
     parser.add_argument("--global-batch-size", type=positive_int, default=config.BATCH_SIZE,
                         help="examples per step over all processes together (a multiple of their number)")
     parser.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
-    parser.add_argument("--dropout", type=float, default=config.DROPOUT, help="dropout rate of the mlp")
+    parser.add_argument("--dropout", type=probability, default=config.DROPOUT, help="dropout rate of the mlp")
     parser.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split, weights, order)")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
@@ -304,6 +302,3 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
                                f"its last output:\n{output[-3000:]}") from None
     return subprocess.CompletedProcess(command, job.returncode, output)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

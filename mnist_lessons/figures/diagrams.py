@@ -16,8 +16,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from .config import NUM_CLASSES, NUM_PIXELS
-from .style import use_style
+from ..config import NUM_CLASSES, NUM_PIXELS
+from .style import WIDTH, use_style
 
 #: Node fill per role: input, hidden, output (ambivalent's blue, purple, green).
 COLORS = {"input": "C0", "hidden": "C4", "output": "C2"}
@@ -69,7 +69,7 @@ def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Se
 def _canvas(height: float, title: str | None) -> tuple[Figure, Axes]:
     """A styled, axis-free figure one book column wide with equal data units."""
     use_style()
-    fig, ax = plt.subplots(figsize=(8.0, height), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
     ax.set_aspect("equal")
     ax.axis("off")
     if title:

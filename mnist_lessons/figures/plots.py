@@ -1,10 +1,17 @@
-"""Figures of data, predictions and training runs, in the book's style.
+"""Every plot of the book, in its style: data, predictions, training runs, sweeps,
+regularisation and gradient experiments, convolutions.
 
 Every function returns its :class:`~matplotlib.figure.Figure` (it never calls
-``plt.show``) and applies :func:`mnist_lessons.style.use_style` first. Images
-are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels (N,), given
+``plt.show``) and applies :func:`mnist_lessons.figures.style.use_style` first.
+Images are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels (N,), given
 either as tensors or as any iterable of ``(X, y)`` batches: a ``DataLoader``,
-:class:`mnist_lessons.batches.TensorBatches`, a list, or one ``(X, y)`` pair.
+:class:`mnist_lessons.data.batches.TensorBatches`, a list, or one ``(X, y)`` pair.
+Filters and filter outputs can be negative, so they are drawn with a diverging
+colour map centred on zero (blue below, red above, white at zero).
+
+>>> fig = plot_gradient_norms({"sigmoid": [1e-6, 1e-3, 1.0], "ReLU": [0.8, 0.9, 1.0]})
+>>> float(fig.get_size_inches()[0]) == WIDTH
+True
 """
 
 from __future__ import annotations
@@ -24,15 +31,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
-from .config import NUM_CLASSES
-from .style import use_style
+from ..config import NUM_CLASSES
+from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
+from .style import WIDTH, use_style
 
 Batch = tuple[Tensor, Tensor]
 #: One ``(X, y)`` pair or an iterable of them.
 Batches = Union[Batch, Iterable[Batch]]
 
-#: Width of every figure, in inches: one book column.
-WIDTH = 8.0
 #: Colour that marks wrong predictions (ambivalent's red).
 WRONG = "C1"
 #: Display names of the activation functions in ``torch.nn.functional``.
@@ -108,7 +114,7 @@ def show_digits(
 
     ``n`` defaults to all given tensors, or ``ncols`` images from batches.
 
-    >>> fig = show_digits(train_x[:10], train_y[:10])  # the first ten training digits
+    >>> fig = show_digits(train_x[:10], train_y[:10])  # the first ten training digits  # doctest: +SKIP
     """
     x, y = _take(images, labels, n if n is not None or isinstance(images, Tensor) else ncols)
     if titles is None:
@@ -133,8 +139,8 @@ def _predicted(model: nn.Module, batches: Batches) -> Iterator[tuple[Tensor, Ten
 def predict(model: nn.Module, batches: Batches) -> tuple[Tensor, Tensor]:
     """Return ``(predicted, true)`` labels over all batches (eval mode, no gradients).
 
-    >>> preds, labels = predict(model, test_batches)
-    >>> accuracy = (preds == labels).float().mean()
+    >>> preds, labels = predict(model, test_batches)  # doctest: +SKIP
+    >>> accuracy = (preds == labels).float().mean()  # doctest: +SKIP
     """
     results = list(_predicted(model, batches))
     return torch.cat([p for _, _, p in results]), torch.cat([y for _, y, _ in results])
@@ -150,7 +156,7 @@ def show_predictions(
 ) -> Figure:
     """Show ``n`` digits titled "predicted (true)", wrong ones in red.
 
-    >>> fig = show_predictions(model, test_x, test_y, n=10)
+    >>> fig = show_predictions(model, test_x, test_y, n=10)  # doctest: +SKIP
     """
     x, y = _take(images, labels, n)
     if y is None:
@@ -164,7 +170,7 @@ def show_predictions(
 def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
     """Show the first ``n`` misclassified digits over all batches, titled "predicted (true)".
 
-    >>> fig = show_failures(model, test_batches)
+    >>> fig = show_failures(model, test_batches)  # doctest: +SKIP
     """
     images: list[Tensor] = []
     titles: list[str] = []
@@ -189,7 +195,7 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
 def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     """Heatmap of how often each true digit (rows) gets each predicted label (columns).
 
-    >>> fig = plot_confusion_matrix(model, test_batches)
+    >>> fig = plot_confusion_matrix(model, test_batches)  # doctest: +SKIP
     """
     predicted, true = predict(model, batches)
     k = max(NUM_CLASSES, int(torch.cat([predicted, true]).max()) + 1)
@@ -219,7 +225,7 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
     val_acc`` (a :class:`mnist_lessons.train.History`); a dict
     ``{label: history}`` compares runs.
 
-    >>> fig = plot_history({"linear": linear_history, "3 hidden layers": deep_history})
+    >>> fig = plot_history({"linear": linear_history, "3 hidden layers": deep_history})  # doctest: +SKIP
     """
     use_style()
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
@@ -257,3 +263,271 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
         ax.set(title=ACTIVATION_TITLES.get(name, name), xticks=range(-4, 5, 2))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Comparing runs: sweeps and schedules
+
+def plot_schedules(histories: Mapping[str, Any]) -> Figure:
+    """Learning rate (log scale) and validation accuracy per epoch, one colour per run.
+
+    >>> fig = plot_schedules(result.histories)  # doctest: +SKIP
+    """
+    if not histories:
+        raise ValueError("give at least one run to plot")
+    use_style()
+    fig, (lr_ax, acc_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    for i, (label, h) in enumerate(histories.items()):
+        lr_ax.plot(h.epoch, h.lr, marker="o", markersize=4, color=f"C{i}", label=label)
+        acc_ax.plot(h.epoch, h.val_acc, marker="o", markersize=4, color=f"C{i}", label=label)
+    lr_ax.set(xlabel="Epoch", ylabel="Learning rate", yscale="log")
+    acc_ax.set(xlabel="Epoch", ylabel="Validation accuracy (%)")
+    for ax in (lr_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*lr_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Over- and underfitting, regularisation and gradients
+
+
+def plot_polynomial_fits(
+    fits: PolynomialFits, degrees: Sequence[int] | None = None, titles: Sequence[str] | None = None
+) -> Figure:
+    """One panel per degree: the training points, the true curve and the fitted polynomial.
+
+    >>> from mnist_lessons.experiments.polynomials import fit_polynomials
+    >>> fig = plot_polynomial_fits(fit_polynomials([1, 3, 11]), titles=["too simple", "about right", "too flexible"])
+    """
+    degrees = list(fits.degrees if degrees is None else degrees)
+    missing = [d for d in degrees if d not in fits.fits]
+    if missing:
+        raise ValueError(f"degrees {missing} were not fitted; fitted: {fits.degrees}")
+    use_style()
+    fig, axes = plt.subplots(1, len(degrees), figsize=(WIDTH, 3.0), sharey=True, squeeze=False, layout="constrained")
+    grid = np.linspace(0, 1, 400)
+    for i, (ax, d) in enumerate(zip(axes.flat, degrees)):
+        ax.plot(grid, true_curve(grid), color="C2", linewidth=1.5, label="true curve")
+        ax.plot(grid, fits.fits[d](grid), color="C0", linewidth=2, label="fitted polynomial")
+        ax.plot(fits.x_train, fits.y_train, "o", color="C1", markersize=5, label="training points")
+        name = f"degree {d}" if titles is None else f"{titles[i]} (degree {d})"
+        ax.set(title=name, xlabel="x", ylim=(-2.0, 2.0))
+    axes.flat[0].set_ylabel("y")
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    return fig
+
+
+def plot_error_by_degree(fits: PolynomialFits) -> Figure:
+    """Training and held-out error (log scale) against the degree of the polynomial."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
+    errors = np.array(fits.train_error + fits.test_error)
+    floor = errors[errors > EXACT].min() / 3  # exact fits (error ~0) would squash a log scale
+    train = np.maximum(fits.train_error, floor)
+    ax.plot(fits.degrees, train, marker="o", color="C0", linestyle="--", label="training points")
+    ax.plot(fits.degrees, fits.test_error, marker="o", color="C1", label="held-out points")
+    ax.axhline(fits.noise, color="C2", linewidth=1, linestyle=":", label="noise level")
+    for degree, error in zip(fits.degrees, fits.train_error):
+        if error <= EXACT:
+            ax.plot(degree, floor, marker="v", markersize=9, color="C0")
+            ax.annotate("exact fit: error 0", (degree, floor), xytext=(-10, -4), textcoords="offset points",
+                        ha="right", va="top", color="C0")
+            ax.set_ylim(bottom=floor / 4)
+    ax.set(xlabel="Degree of the polynomial", ylabel="Root-mean-square error", yscale="log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+def plot_generalisation(histories: Mapping[str, object], title: str | None = None) -> Figure:
+    """Compare runs by how well they generalise: accuracy gap and validation loss per epoch.
+
+    Left, training minus validation accuracy (percentage points); right, the
+    validation loss, zoomed on the range where runs differ. ``histories`` maps a label to a
+    :class:`mnist_lessons.train.History` (anything with lists ``epoch,
+    train_acc, val_acc, val_loss``).
+
+    >>> fig = plot_generalisation({"no regulariser": plain.history, "dropout": dropout.history})  # doctest: +SKIP
+    """
+    if not histories:
+        raise ValueError("give at least one run to plot")
+    use_style()
+    fig, (gap_ax, loss_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    for i, (label, h) in enumerate(histories.items()):
+        gap = [train - val for train, val in zip(h.train_acc, h.val_acc)]
+        gap_ax.plot(h.epoch, gap, color=f"C{i}", label=label)
+        loss_ax.plot(h.epoch, h.val_loss, color=f"C{i}", label=label)
+    gap_ax.axhline(0, color="grey", linewidth=0.8)
+    # Zoom the loss axis on where the runs differ; the first epochs' high losses run off the top.
+    lowest = [min(h.val_loss) for h in histories.values()]
+    loss_ax.set_ylim(0.9 * min(lowest), 2 * max(lowest))
+    gap_ax.set(xlabel="Epoch", ylabel="Train − validation accuracy (points)")
+    loss_ax.set(xlabel="Epoch", ylabel="Validation loss")
+    for ax in (gap_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*gap_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_gradient_norms(norms: Mapping[str, Sequence[float]]) -> Figure:
+    """Gradient size per layer (log scale) for several networks, layer 1 next to the input.
+
+    >>> fig = plot_gradient_norms({"sigmoid": [1e-6, 1e-3, 1.0], "ReLU": [0.8, 0.9, 1.0]})
+    """
+    if not norms:
+        raise ValueError("give at least one list of gradient norms")
+    use_style()
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), layout="constrained")
+    markers = "osD^v"
+    for i, (label, values) in enumerate(norms.items()):
+        layers = np.arange(1, len(values) + 1)
+        ax.plot(layers, values, marker=markers[i % len(markers)], color=f"C{i}", label=label)
+    ax.set(xlabel="Layer (1 = next to the input, last = output layer)", ylabel="Size of the weight gradient",
+           yscale="log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Convolutions: filters, feature maps and robustness
+
+#: Negative values blue, zero white, positive red: ambivalent's own blue and red.
+DIVERGING = LinearSegmentedColormap.from_list("blue_white_red", ["#2196F3", "#ffffff", "#EF5350"])
+
+
+def _as_images(t: Tensor) -> Tensor:
+    """A (K, H, W) float CPU tensor from (H, W), (C, H, W) or (N, C, H, W) with one of N or C equal to 1."""
+    t = t.detach().cpu().float()
+    if t.dim() == 4:
+        t = t.flatten(0, 1)
+    if t.dim() == 2:
+        t = t.unsqueeze(0)
+    if t.dim() != 3:
+        raise ValueError(f"expected images (H, W), (C, H, W) or (N, 1, H, W), got shape {tuple(t.shape)}")
+    return t
+
+
+def _bare(ax: Axes, title: str | None = None) -> None:
+    ax.set(xticks=[], yticks=[])
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=11)
+
+
+def _diverging(ax: Axes, image: Tensor, limit: float | None = None):
+    """Show ``image`` blue-white-red around zero, framed so that white values stand out from a white page."""
+    limit = limit if limit is not None else float(image.abs().max()) or 1.0
+    for spine in ax.spines.values():
+        spine.set(visible=True, color=plt.rcParams["text.color"], linewidth=0.8)
+    return ax.imshow(image.numpy(), cmap=DIVERGING, vmin=-limit, vmax=limit)
+
+
+def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title: str = "filter") -> Figure:
+    """Three panels: a digit, the filter slid over it (values written in), and what came out.
+
+    >>> fig = show_convolution(digit, kernel, F.conv2d(digit, kernel, padding=1))  # doctest: +SKIP
+    """
+    image, kernel, output = (_as_images(t)[0] for t in (image, kernel, output))
+    use_style()
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.2), layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    axes[0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
+    _bare(axes[0], "input digit")
+    _diverging(axes[1], kernel)
+    for (row, col), value in zip(torch.cartesian_prod(*map(torch.arange, kernel.shape)).tolist(), kernel.flatten()):
+        axes[1].text(col, row, f"{value:g}", ha="center", va="center", fontsize=12, color="#1e1e1e")
+    _bare(axes[1], kernel_title)
+    shown = _diverging(axes[2], output)
+    _bare(axes[2], "output")
+    fig.colorbar(shown, ax=axes[2], shrink=0.8)
+    return fig
+
+
+def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
+    """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale.
+
+    >>> fig = show_filters(model.features[0][0].weight)  # doctest: +SKIP
+    """
+    filters = _as_images(weight)
+    cell = WIDTH / max(1, min(ncols, len(filters)))
+    fig, axes = _grid(len(filters), ncols, cell, cell, 0.4 if title else 0.0)
+    for i, ax in enumerate(axes):
+        _diverging(ax, filters[i])
+        _bare(ax, f"{i}")
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8, title: str | None = None) -> Figure:
+    """Draw the maps a convolution layer makes of one digit, shape (C, H, W), in rows of ``ncols``,
+    with the digit itself in an extra first column if ``image`` is given.
+
+    All maps share one grey scale (black 0, white the largest value), so a
+    bright map is one where its filter responded strongly.
+
+    >>> fig = show_feature_maps(first_layer_maps(model, digit), image=digit)  # doctest: +SKIP
+    """
+    maps = _as_images(maps)
+    ncols = max(1, min(ncols, len(maps)))
+    nrows = math.ceil(len(maps) / ncols)
+    first = 1 if image is not None else 0
+    use_style()
+    cell = WIDTH / (ncols + first)
+    fig, axes = plt.subplots(nrows, ncols + first, figsize=(WIDTH, nrows * cell * 1.15 + (0.4 if title else 0)),
+                             squeeze=False, layout="constrained")
+    top = float(maps.max()) or 1.0
+    for i, ax in enumerate(axes[:, first:].flat):
+        if i < len(maps):
+            ax.imshow(maps[i].numpy(), cmap="gray", vmin=0, vmax=top)
+            _bare(ax, f"{i}")
+        else:
+            ax.remove()
+    if image is not None:
+        axes[0, 0].imshow(_as_images(image)[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        _bare(axes[0, 0], "input")
+        for ax in axes[1:, 0]:
+            ax.remove()
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def plot_shift_robustness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                          xlabel: str = "Shift to the right (pixels)") -> Figure:
+    """Accuracy (%) against how far the images were moved, one line per model.
+
+    ``curves`` maps a label to ``(shifts, accuracies)``.
+
+    >>> fig = plot_shift_robustness({"plain": ([0, 1, 2], [99.1, 98.8, 95.0])})  # doctest: +SKIP
+    """
+    use_style()
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), layout="constrained")
+    for i, (label, (shifts, accuracies)) in enumerate(curves.items()):
+        ax.plot(list(shifts), list(accuracies), marker="o", markersize=4, color=f"C{i}", label=label)
+    ax.set(xlabel=xlabel, ylabel="Validation accuracy (%)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+def first_layer_maps(model: nn.Module, image: Tensor) -> Tensor:
+    """What the first block of a :class:`~mnist_lessons.models.ConvClassifier` makes of one image,
+    before pooling: convolution, batch norm and ReLU, shape (C, 28, 28). Eval mode, no gradients.
+
+    >>> maps = first_layer_maps(model, splits.val.x[0])  # doctest: +SKIP
+    """
+    first = model.features[0]  # type: ignore[index]
+    layers = nn.Sequential(*[m for m in first if not isinstance(m, nn.MaxPool2d)])
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            device = next(model.parameters()).device
+            return layers(image.reshape(1, 1, *image.shape[-2:]).to(device))[0].cpu()
+    finally:
+        model.train(was_training)

@@ -49,9 +49,12 @@ from matplotlib import font_manager
 #: authors who ask for them), each shipped as a wheel by ``fontpkg-ibm-plex-*``.
 FONT_FAMILIES: tuple[str, ...] = ("IBM Plex Sans", "IBM Plex Sans Condensed", "IBM Plex Serif")
 
+#: Width of every figure, in inches: one book column. The one place it is set.
+WIDTH: float = 8.0
+
 #: Settings applied on top of ambivalent's: its 12.8 x 9.6 in default is too
 #: big for a book column.
-BOOK_RC: dict[str, object] = {"figure.figsize": (8.0, 5.0)}
+BOOK_RC: dict[str, object] = {"figure.figsize": (WIDTH, 5.0)}
 
 
 def style_file() -> Path:

@@ -1,8 +1,9 @@
 """Training and evaluation loops, and the small pieces around them.
 
 ``train_one_epoch`` and ``evaluate`` are the two functions the book shows on
-its pages; ``fit`` runs them epoch after epoch, logs one line per epoch and
-returns a ``History``. They accept any iterable of ``(X, y)`` batches: a
+its pages; ``evaluate`` returns an :class:`Evaluation` (accuracy, loss);
+``fit`` runs them epoch after epoch, logs one line per epoch and returns a
+``History``. They accept any iterable of ``(X, y)`` batches: a
 classic ``DataLoader`` or the package's ``TensorBatches``.
 """
 
@@ -12,13 +13,15 @@ import random
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from .config import EPOCHS, LEARNING_RATE
-from .log import get_logger
+from ..checks import check_choice, check_int, check_number
+from ..config import EPOCHS, LEARNING_RATE
+from ..log import get_logger
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 log = get_logger(__name__)
@@ -34,15 +37,18 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (every device) so a run can be repeated."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
-    """Return ``preferred`` if given, else the first of cuda, mps, xpu available, else cpu."""
+    """Return ``preferred`` if given, else the current accelerator (cuda, mps, xpu, ...) if any, else cpu.
+
+    >>> pick_device("cpu")
+    device(type='cpu')
+    """
     if preferred:
         try:
             device = torch.device(preferred)
@@ -51,25 +57,23 @@ def pick_device(preferred: str | None = None) -> torch.device:
         if device.type != "cpu" and not _available(device.type):
             raise ValueError(f"device {preferred!r} was asked for but is not available here; use cpu")
         return device
-    for kind in ("cuda", "mps", "xpu"):
-        if _available(kind):
-            return torch.device(kind)
-    return torch.device("cpu")
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    return accelerator if accelerator is not None else torch.device("cpu")
 
 
 def _available(kind: str) -> bool:
-    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None), "xpu": getattr(torch, "xpu", None)}
-    module = backend.get(kind)
-    return bool(module is not None and module.is_available())
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    return accelerator is not None and accelerator.type == kind
 
 
 def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
-    """Build an optimiser by name (sgd, adam, rmsprop, adagrad) after checking ``lr``."""
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not np.isfinite(lr):
-        raise ValueError(f"learning rate lr must be a positive number, got {lr!r}")
-    key = name.lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    """Build an optimiser by name (sgd, adam, rmsprop, adagrad) after checking ``lr``.
+
+    >>> make_optimizer("adam", [nn.Parameter(torch.zeros(1))], lr=0.01).defaults["lr"]
+    0.01
+    """
+    lr = check_number("learning rate lr", lr, minimum=0.0, strict=True)
+    key = check_choice("optimizer", name.lower() if isinstance(name, str) else name, OPTIMIZERS)
     return OPTIMIZERS[key](params, lr=lr, **kwargs)
 
 
@@ -86,8 +90,15 @@ def train_one_epoch(loader: Batches, model: nn.Module, loss_fn: nn.Module, optim
         optimizer.zero_grad()  # gradients add up unless reset
 
 
-def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> tuple[float, float]:
-    """Return (accuracy in %, mean loss per example) over ``loader``, without training."""
+class Evaluation(NamedTuple):
+    """What :func:`evaluate` measured: accuracy in %, and mean loss per example."""
+
+    accuracy: float
+    loss: float
+
+
+def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> Evaluation:
+    """Return the accuracy (%) and mean loss per example over ``loader``, without training."""
     device = next(model.parameters()).device
     model.eval()  # evaluation mode: dropout is off
     total_loss = torch.zeros((), device=device)
@@ -102,7 +113,7 @@ def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> tuple[flo
             count += len(y)
     if count == 0:
         raise ValueError("evaluate() got no batches: the loader is empty")
-    return 100.0 * correct.item() / count, total_loss.item() / count
+    return Evaluation(100.0 * correct.item() / count, total_loss.item() / count)
 
 
 @dataclass
@@ -148,8 +159,7 @@ def fit(
 
     >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    epochs = check_int("epochs", epochs, minimum=1)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()

@@ -1,0 +1,52 @@
+"""Argument parsing shared by every command line of the package.
+
+:class:`LessonParser` makes every error one line naming the argument; the
+argument types check values with :mod:`mnist_lessons.checks`, so the command
+line refuses exactly what the functions refuse, with the same words.
+
+>>> positive_int("128")
+128
+>>> positive_float("0")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: must be a number > 0, got '0'
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from ..checks import check_int, check_number, int_requirement, number_requirement
+
+__all__ = ["LessonParser", "non_negative_int", "positive_float", "positive_int", "probability"]
+
+
+class LessonParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the argument."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _argument_type(convert: Callable[[str], object], check: Callable[[object], object], what: str):
+    """An argparse type: ``convert`` the text, then ``check`` it; any failure reads "must be <what>"."""
+
+    def parse(text: str):
+        try:
+            return check(convert(text))
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+    return parse
+
+
+positive_int = _argument_type(int, lambda v: check_int("value", v, minimum=1), int_requirement(1))
+non_negative_int = _argument_type(int, lambda v: check_int("value", v, minimum=0), int_requirement(0))
+positive_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, strict=True),
+                                number_requirement(0.0, strict=True))
+#: A rate in [0, 1), such as dropout.
+probability = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=1.0),
+                             number_requirement(0.0, maximum=1.0))
+non_negative_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0), number_requirement(0.0))
+__all__ += ["non_negative_float"]

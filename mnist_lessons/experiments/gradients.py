@@ -1,0 +1,87 @@
+"""Vanishing and exploding gradients: how big the gradient of each layer of a deep network is.
+
+:func:`deep_network` builds a plain deep network with a chosen activation and
+initialisation; :func:`gradient_norms` measures the size of the gradient of
+every weight matrix, layer by layer;
+:func:`mnist_lessons.figures.plots.plot_gradient_norms` draws them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..checks import check_choice, check_int, check_number
+from ..config import NUM_CLASSES, NUM_PIXELS, SEED
+from ..models import ActivationSpec, make_activation
+
+#: Weight initialisations by name: PyTorch's default for ``nn.Linear``, Glorot
+#: (Xavier) normal, meant for sigmoid and tanh, and He (Kaiming) normal, meant for ReLU.
+INITS: tuple[str, ...] = ("default", "xavier", "he")
+
+
+def deep_network(
+    activation: ActivationSpec = "relu",
+    depth: int = 10,
+    width: int = 128,
+    init: str = "default",
+    scale: float = 1.0,
+    seed: int = SEED,
+) -> nn.Sequential:
+    """A plain deep network: ``depth`` hidden layers of ``width`` units, then 10 outputs.
+
+    ``init`` picks how weights are drawn (see :data:`INITS`; biases start at
+    zero except with ``"default"``); ``scale`` then multiplies every weight,
+    so ``scale=2`` is an initialisation twice too large.
+
+    >>> [m.out_features for m in deep_network(depth=2, width=8) if isinstance(m, nn.Linear)]
+    [8, 8, 10]
+    """
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=1)
+    check_choice("init", init, INITS)
+    check_number("scale", scale, minimum=0.0, strict=True)
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = [nn.Flatten()]
+    sizes = [NUM_PIXELS] + [width] * depth
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(fan_in, fan_out), make_activation(activation)]
+    layers.append(nn.Linear(width, NUM_CLASSES))
+    with torch.no_grad():
+        for layer in layers:
+            if not isinstance(layer, nn.Linear):
+                continue
+            if init == "xavier":
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
+            elif init == "he":
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+            layer.weight.mul_(scale)
+    return nn.Sequential(*layers)
+
+
+def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Size (Frobenius norm) of the cross-entropy gradient of each ``nn.Linear`` weight, input side first.
+
+    One forward and backward pass on the batch ``(x, y)``; the model's
+    parameters are not changed and their gradients are cleared afterwards.
+
+    >>> norms = gradient_norms(deep_network("sigmoid"), x, y)  # doctest: +SKIP
+    >>> norms[0] < norms[-1]                                   # doctest: +SKIP
+    True
+    """
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError("the model has no nn.Linear layers to measure")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be a non-empty batch of the same length, got {len(x)} and {len(y)}")
+    model.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    norms = [layer.weight.grad.norm().item() for layer in linears]
+    model.zero_grad(set_to_none=True)
+    return norms
+
+
+__all__ = ["INITS", "deep_network", "gradient_norms"]

@@ -1,0 +1,246 @@
+"""One recipe for every training run: a :class:`RunConfig` describes it, :func:`run` trains it.
+
+A :class:`RunConfig` names every setting of one run: the network (by name,
+``linear``, ``mlp`` or ``cnn``, with its options), the optimiser, learning
+rate, weight decay and schedule, the number of epochs, the batch size, the
+order of the batches, augmentation, the seed, and optionally a smaller
+training set. It is frozen and hashable, so equal settings are one run.
+:func:`run` seeds, builds, trains on the fast tensor path and returns a
+:class:`Run` (the config, the trained model and its
+:class:`~mnist_lessons.training.loops.History`). The command line, the
+benchmark, the data-parallel script, the sweeps and the chapters all use it;
+the pieces (:meth:`RunConfig.build_model`, :meth:`RunConfig.build_optimizer`,
+:meth:`RunConfig.train_batches`) serve loops that train differently, such as
+the data-parallel one.
+
+>>> config = RunConfig(model="cnn", optimizer="adam", lr=0.01, schedule=CosineSchedule(), shuffle=True)
+>>> config.differences(RunConfig())
+{'model': 'cnn', 'optimizer': 'adam', 'lr': 0.01, 'shuffle': True, 'schedule': CosineSchedule(eta_min=0.0)}
+>>> result = run(config, mnist_splits())  # doctest: +SKIP
+>>> result.history.val_acc[-1]            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from ..checks import check_choice, check_int, check_number
+from ..config import BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
+from ..data.augment import Augmentation
+from ..data.batches import TensorBatches
+from ..models import MODELS, ActivationSpec, build_model, model_options
+from .loops import OPTIMIZERS, Batches, History, fit, make_optimizer, seed_everything
+from .schedules import CosineSchedule, Scheduler, StepSchedule
+
+__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "check_data", "run"]
+
+
+class SplitLike(Protocol):
+    """Anything with image tensors ``x`` and labels ``y`` (e.g. :class:`mnist_lessons.data.batches.Split`)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+class DataLike(Protocol):
+    """Anything with ``train`` and ``val`` splits (e.g. :class:`mnist_lessons.data.batches.MNISTSplits`)."""
+
+    train: SplitLike
+    val: SplitLike
+
+
+#: Settings of RunConfig that are options of one network or another (see ``models.model_options``).
+_MODEL_FIELDS = ("hidden_sizes", "activation", "dropout", "channels", "kernel_size")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one training run.
+
+    Defaults are the lesson's: the multilayer network 784-50-50-50-10 with
+    ReLU and dropout 0.2, SGD with learning rate 0.05, batches of 128 in a
+    fixed order, no augmentation, 5 epochs, seed 55. ``hidden_sizes``,
+    ``activation`` and ``dropout`` are options of ``mlp``; ``channels`` and
+    ``kernel_size`` of ``cnn``; setting one for another network is an error.
+    ``train_size`` keeps only the first that many training images;
+    ``train_eval_size`` measures training accuracy on the first that many
+    (all by default); ``schedule`` builds a learning-rate scheduler from
+    ``(optimizer, epochs)``, e.g. :class:`~mnist_lessons.training.schedules.CosineSchedule`.
+
+    >>> RunConfig(lr=0.1).lr
+    0.1
+    >>> RunConfig(model="linear", dropout=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout is not an option of model 'linear' (its options: none); leave it at its default
+    """
+
+    model: str = "mlp"
+    hidden_sizes: tuple[int, ...] = HIDDEN_SIZES
+    activation: ActivationSpec | tuple[ActivationSpec, ...] = "relu"
+    dropout: float = DROPOUT
+    channels: tuple[int, ...] = (16, 32)
+    kernel_size: int = 3
+    optimizer: str = "sgd"
+    lr: float = LEARNING_RATE
+    weight_decay: float = 0.0
+    batch_size: int = BATCH_SIZE
+    epochs: int = EPOCHS
+    seed: int = SEED
+    shuffle: bool = False
+    augmentation: Augmentation | None = None
+    train_size: int | None = None
+    train_eval_size: int | None = None
+    schedule: Callable[[torch.optim.Optimizer, int], Scheduler] | None = None
+
+    def __post_init__(self) -> None:
+        # Lists are accepted for convenience and stored as tuples, so configs stay hashable.
+        for name in ("hidden_sizes", "channels"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.activation, list):
+            object.__setattr__(self, "activation", tuple(self.activation))
+        check_choice("model", self.model, MODELS)
+        defaults = {f.name: f.default for f in fields(self)}
+        accepted = model_options(self.model)
+        for name in _MODEL_FIELDS:
+            if name not in accepted and getattr(self, name) != defaults[name]:
+                raise ValueError(
+                    f"{name} is not an option of model {self.model!r} (its options: {', '.join(accepted) or 'none'}); "
+                    "leave it at its default"
+                )
+        for name in ("batch_size", "epochs"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+        check_number("learning rate lr", self.lr, minimum=0.0, strict=True)
+        check_number("weight_decay", self.weight_decay, minimum=0.0)
+        check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer, OPTIMIZERS)
+        for name in ("train_size", "train_eval_size"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
+        if not isinstance(self.shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
+        if self.augmentation is not None and not isinstance(self.augmentation, Augmentation):
+            raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), got {self.augmentation!r}")
+        if self.schedule is not None and not callable(self.schedule):
+            raise TypeError(f"schedule must be callable as schedule(optimizer, epochs), got {self.schedule!r}")
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some settings changed: ``config.replace(lr=0.1)``."""
+        return replace(self, **changes)
+
+    def differences(self, other: RunConfig) -> dict[str, Any]:
+        """The settings of this config that differ from ``other``'s, by name.
+
+        >>> RunConfig(lr=0.1, epochs=6).differences(RunConfig())
+        {'lr': 0.1, 'epochs': 6}
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
+
+    def model_options(self) -> dict[str, Any]:
+        """The options this config gives its network, by name.
+
+        >>> RunConfig(model="cnn", channels=(8, 16)).model_options()
+        {'channels': (8, 16), 'kernel_size': 3}
+        """
+        return {name: getattr(self, name) for name in model_options(self.model)}
+
+    def build_model(self) -> nn.Module:
+        """A freshly initialised network with these settings (seed it first)."""
+        return build_model(self.model, **self.model_options())
+
+    def build_optimizer(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        """The optimiser with these settings, over ``params``."""
+        return make_optimizer(self.optimizer, params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def build_schedule(self, optimizer: torch.optim.Optimizer) -> Scheduler | None:
+        """The learning-rate scheduler of this run, or ``None`` for a constant learning rate."""
+        return self.schedule(optimizer, self.epochs) if self.schedule is not None else None
+
+    def train_batches(self, x: torch.Tensor, y: torch.Tensor) -> Batches:
+        """Training batches of these settings: size, order (shuffled with the seed or not) and augmentation."""
+        batches = TensorBatches(x, y, self.batch_size, shuffle=self.shuffle, seed=self.seed)
+        return self.augmentation.wrap(batches, seed=self.seed) if self.augmentation is not None else batches
+
+
+@dataclass
+class Run:
+    """One finished training run: its settings, trained model and per-epoch history."""
+
+    label: str
+    config: RunConfig
+    model: nn.Module
+    history: History
+
+    def summary(self) -> dict[str, float]:
+        """Final train and validation accuracy, their gap, and mean seconds per epoch."""
+        h = self.history
+        return {
+            "train_acc": h.train_acc[-1],
+            "val_acc": h.val_acc[-1],
+            "gap": h.train_acc[-1] - h.val_acc[-1],
+            "seconds_per_epoch": sum(h.seconds) / len(h.seconds),
+        }
+
+
+def check_data(data: DataLike) -> None:
+    """Raise a ``TypeError`` unless ``data`` has ``.train`` and ``.val`` splits with tensors ``.x`` and ``.y``."""
+    for part in ("train", "val"):
+        split = getattr(data, part, None)
+        if split is None or not hasattr(split, "x") or not hasattr(split, "y"):
+            raise TypeError(
+                f"data needs .train and .val splits with tensors .x and .y (e.g. mnist_splits()), "
+                f"got {type(data).__name__}"
+            )
+
+
+def run(
+    config: RunConfig,
+    data: DataLike,
+    label: str | None = None,
+    log_every: int = 0,
+    progress: Callable[[Batches], Batches] | None = None,
+) -> Run:
+    """Seed, build, train and evaluate one network as ``config`` says, on ``data.train`` and ``data.val``.
+
+    The network is trained on the device the data is on. Accuracy on the
+    training data is measured after each epoch in evaluation mode (dropout
+    off, no augmentation), so train and validation numbers are comparable.
+    ``progress`` may wrap the training batches (the command line's progress bar).
+
+    >>> result = run(RunConfig(lr=0.1), mnist_splits())  # doctest: +SKIP
+    >>> result.history.val_acc[-1]                       # doctest: +SKIP
+    """
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
+    check_data(data)
+    x, y = data.train.x, data.train.y
+    if config.train_size is not None:
+        if config.train_size > len(x):
+            raise ValueError(f"train_size {config.train_size} is larger than the {len(x)} training images")
+        x, y = x[: config.train_size], y[: config.train_size]
+    seed_everything(config.seed)
+    model = config.build_model().to(x.device)
+    optimizer = config.build_optimizer(model.parameters())
+    scheduler = config.build_schedule(optimizer)
+    train_batches = config.train_batches(x, y)
+    n_eval = len(x) if config.train_eval_size is None else min(config.train_eval_size, len(x))
+    history = fit(
+        model,
+        progress(train_batches) if progress is not None else train_batches,
+        TensorBatches(data.val.x, data.val.y, EVAL_BATCH_SIZE),
+        optimizer,
+        epochs=config.epochs,
+        scheduler=scheduler,
+        train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], EVAL_BATCH_SIZE),
+        log_every=log_every,
+    )
+    return Run(label if label is not None else "run", config, model, history)
+
+
+# Schedules are settings of a run; importing them from here too saves a line in chapters.
+__all__ += ["CosineSchedule", "StepSchedule"]
