@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,33 @@ torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).parent))
 
 from idx import md5_table, tiny_mnist_bytes, write_raw  # noqa: E402
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No test reaches the network (every data source fails), and $MNIST_DATA_DIR from the shell is ignored."""
+    from fakes import failing
+
+    from mnist_lessons.data import fetch
+    monkeypatch.setattr(fetch, "SOURCES", (("network", failing("tests never use the network")),))
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+
+
+@pytest.fixture
+def lessons_log(caplog):
+    """caplog for the package's loggers, which do not propagate to the root logger.
+
+    pytest >= 9 attaches caplog to non-propagating loggers itself; older
+    versions need the handler put on the package logger by hand.
+    """
+    package = logging.getLogger("mnist_lessons")
+    added = caplog.handler not in package.handlers
+    if added:
+        package.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="mnist_lessons")
+    yield caplog
+    if added:
+        package.removeHandler(caplog.handler)
 
 
 @pytest.fixture

@@ -15,42 +15,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from fakes import run_cli
 
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
 
 
-def offline_source(names, work):
-    raise OSError("tests never use the network")
+pytestmark = pytest.mark.usefixtures("offline")
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setattr(fetch, "SOURCES", (("network", offline_source),))
-
-
-@pytest.fixture
-def lessons_log(caplog):
-    """caplog for the package's loggers, which do not propagate to the root."""
-    package = logging.getLogger("mnist_lessons")
-    added = caplog.handler not in package.handlers
-    if added:
-        package.addHandler(caplog.handler)
-    caplog.set_level(logging.INFO, logger="mnist_lessons")
-    yield caplog
-    if added:
-        package.removeHandler(caplog.handler)
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    """Call main() in-process; return (exit status, stdout, stderr)."""
-    try:
-        status = cli.main(argv)
-    except SystemExit as stop:
-        status = stop.code if isinstance(stop.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
+run = run_cli
 
 
 # --- help ---------------------------------------------------------------------------

