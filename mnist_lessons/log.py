@@ -1,6 +1,6 @@
 """Log lines in the lesson's shape, coloured by rich.
 
-Every line looks like ``[2026-01-31 12:00:00,123456][I][train.py:88:mnist_lessons.train] message``:
+Every line looks like ``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops] message``:
 time with microseconds, the level's first letter, then where the call came
 from. The lesson used the ezpz toolkit's ``get_logger``; when the real ezpz
 (installed from its git repository, not PyPI) is importable we hand over to

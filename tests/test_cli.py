@@ -19,7 +19,7 @@ from fakes import run_cli
 
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
-from mnist_lessons.models import LinearClassifier, NonlinearClassifier
+from mnist_lessons.models import ConvClassifier, LinearClassifier, NonlinearClassifier
 
 
 pytestmark = pytest.mark.usefixtures("offline")
@@ -115,11 +115,17 @@ def accuracies(records) -> tuple[float, float]:
     return float(val), float(test)
 
 
+def test_an_option_of_another_network_is_a_clear_error(tiny_root, capsys):
+    status, _, err = run(["train", "--root", tiny_root, "--model", "cnn", "--dropout", "0.5", "--device", "cpu"], capsys)
+    assert status == 1 and "dropout is not an option of model 'cnn'" in err
+
+
 @pytest.mark.parametrize(
     "extra, make_model",
     [
         ([], LinearClassifier),
         (["--model", "mlp", "--activation", "tanh", "--optimizer", "adam"], lambda: NonlinearClassifier(activation="tanh")),
+        (["--model", "cnn", "--optimizer", "adam", "--schedule", "cosine", "--shuffle", "--augment"], ConvClassifier),
     ],
 )
 def test_train_runs_end_to_end_and_saves_weights_that_load(extra, make_model, tiny_root, tmp_path, capsys, lessons_log):

@@ -222,7 +222,7 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
     """Plot accuracy (%) and loss per epoch: train and validation of one run, or validation of several.
 
     ``history`` has list attributes ``epoch, train_loss, train_acc, val_loss,
-    val_acc`` (a :class:`mnist_lessons.train.History`); a dict
+    val_acc`` (a :class:`mnist_lessons.training.loops.History`); a dict
     ``{label: history}`` compares runs.
 
     >>> fig = plot_history({"linear": linear_history, "3 hidden layers": deep_history})  # doctest: +SKIP
@@ -345,7 +345,7 @@ def plot_generalisation(histories: Mapping[str, object], title: str | None = Non
 
     Left, training minus validation accuracy (percentage points); right, the
     validation loss, zoomed on the range where runs differ. ``histories`` maps a label to a
-    :class:`mnist_lessons.train.History` (anything with lists ``epoch,
+    :class:`mnist_lessons.training.loops.History` (anything with lists ``epoch,
     train_acc, val_acc, val_loss``).
 
     >>> fig = plot_generalisation({"no regulariser": plain.history, "dropout": dropout.history})  # doctest: +SKIP

@@ -1,7 +1,7 @@
 """The book's matplotlib look: the *ambivalent* style, set in IBM Plex.
 
 Call :func:`use_style` once per notebook (the plotting helpers in
-:mod:`mnist_lessons.viz` and :mod:`mnist_lessons.diagrams` call it for you).
+:mod:`mnist_lessons.figures.plots` and :mod:`mnist_lessons.figures.diagrams` call it for you).
 
 Why we do not ``import ambivalent``
 -----------------------------------
