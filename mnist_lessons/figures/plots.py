@@ -476,10 +476,10 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     ncols = max(1, min(ncols, len(maps)))
     nrows = math.ceil(len(maps) / ncols)
     first = 1 if image is not None else 0
-    use_style()
-    cell = WIDTH / (ncols + first)
-    fig, axes = plt.subplots(nrows, ncols + first, figsize=(WIDTH, nrows * cell * 1.15 + (0.4 if title else 0)),
-                             squeeze=False, layout="constrained")
+    columns = ncols + first
+    cell = WIDTH / columns
+    fig, panels = _grid(nrows * columns, columns, cell, cell * 1.15, 0.4 if title else 0.0)
+    axes = np.array(panels, dtype=object).reshape(nrows, columns)
     top = float(maps.max()) or 1.0
     for i, ax in enumerate(axes[:, first:].flat):
         if i < len(maps):
