@@ -155,10 +155,14 @@ def remove_stale_staging(raw: Path) -> list[Path]:
     return removed
 
 
+def _host_tag() -> str:
+    """This machine's name without hyphens (they separate the parts of a staging folder's name)."""
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in socket.gethostname()) or "host"
+
+
 def _staging_prefix() -> str:
     """``.fetch-<pid>-<host>-``: who owns a staging folder, so a later run can tell if it is stale."""
-    host = "".join(c if c.isalnum() or c in "._" else "_" for c in socket.gethostname()) or "host"
-    return f".fetch-{os.getpid()}-{host}-"
+    return f".fetch-{os.getpid()}-{_host_tag()}-"
 
 
 def _is_stale(folder: Path) -> bool:
@@ -168,11 +172,10 @@ def _is_stale(folder: Path) -> bool:
         return False
     if age > STALE_AFTER_S:
         return True
-    parts = folder.name.split("-")  # ".fetch", pid, host..., random suffix
-    if len(parts) < 4 or not parts[1].isdigit():
+    parts = folder.name.split("-")  # ".fetch", pid, host, mkdtemp's random suffix
+    if len(parts) != 4 or not parts[1].isdigit():
         return False  # an older layout or someone else's folder: only its age counts
-    pid, host = int(parts[1]), "-".join(parts[2:-1])
-    return host == _staging_prefix().split("-", 3)[2] and not _process_alive(pid)
+    return parts[2] == _host_tag() and not _process_alive(int(parts[1]))
 
 
 def _process_alive(pid: int) -> bool:

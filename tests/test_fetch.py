@@ -442,7 +442,7 @@ def staging(raw: Path, name: str, age_s: float = 0) -> Path:
 
 def test_staging_left_by_a_killed_fetch_is_removed_and_live_ones_kept(tiny_root):
     raw = tiny_root / "MNIST/raw"
-    host = fetch._staging_prefix().split("-", 3)[2]
+    host = fetch._host_tag()
     dead = staging(raw, f".fetch-{dead_pid()}-{host}-abc123_x")
     live = staging(raw, f".fetch-{os.getppid()}-{host}-def456_y")  # pytest's parent: a fetch still running
     other_host = staging(raw, f".fetch-{dead_pid()}-elsewhere.example-ghi789")
@@ -460,7 +460,7 @@ def test_staging_left_by_a_killed_fetch_is_removed_and_live_ones_kept(tiny_root)
 def test_stale_staging_is_removed_before_a_fetch_and_the_fetch_works(tiny_root, tiny_files, monkeypatch):
     raw = tiny_root / "MNIST/raw"
     (raw / "train-images-idx3-ubyte").unlink()
-    host = fetch._staging_prefix().split("-", 3)[2]
+    host = fetch._host_tag()
     staging(raw, f".fetch-{dead_pid()}-{host}-abc123_x")
     seen: list[list[str]] = []
 
