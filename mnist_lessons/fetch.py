@@ -330,17 +330,20 @@ def npm_pack(spec: str, work: Path, timeout: float | None = None) -> Path:
 
 
 def _npm_error_text(stderr: str) -> str:
-    """npm's own reason on one line: its ``npm error`` lines without stack frames or dumps."""
-    reasons = []
+    """npm's own reason on one line: its ``npm error`` lines without stack frames or object dumps."""
+    reasons: list[str] = []
+    in_dump = False
     for line in stderr.splitlines():
         for prefix in ("npm error ", "npm ERR! ", "npm error", "npm ERR!"):
             if line.startswith(prefix):
                 line = line[len(prefix):]
                 break
         text = line.strip()
-        if not text or line[:1].isspace() or text in "{}" or text.split(" ", 1)[0] in ("syscall", "errno"):
-            continue  # stack frames, the indented error object, codes repeated
-        reasons.append(text)
+        if in_dump or text.startswith("at ") or text.split(" ", 1)[0] in ("syscall", "errno"):
+            in_dump = (in_dump or text.endswith("{")) and text != "}"
+            continue  # stack frames, the error object printed after them, codes repeated
+        if text:
+            reasons.append(text)
     return "; ".join(reasons)
 
 

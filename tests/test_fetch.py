@@ -316,6 +316,18 @@ npm error If you are behind a proxy, please make sure that the 'proxy' config is
 """
 
 
+def test_npms_advice_is_kept_in_the_reason():
+    # npm 11 with a cache folder it cannot write (review B16): the fix is on an indented line.
+    stderr = (
+        "npm error code EACCES\nnpm error syscall mkdir\nnpm error path /c/_cacache\nnpm error errno EACCES\n"
+        "npm error\nnpm error To permanently fix this problem, please run:\n"
+        'npm error   sudo chown -R 0:0 "/c"\n'
+    )
+    assert fetch._npm_error_text(stderr) == (
+        'code EACCES; path /c/_cacache; To permanently fix this problem, please run:; sudo chown -R 0:0 "/c"'
+    )
+
+
 def test_npm_failing_is_reported_with_npms_own_reason(tmp_path, expect_tiny, monkeypatch, fake_npm):
     # Like the real npm, the fake says nothing on --silent (or --loglevel=silent).
     fake_npm(
