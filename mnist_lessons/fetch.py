@@ -7,8 +7,8 @@ files. Only missing or damaged files are fetched. Each one lands in a hidden
 staging folder inside ``MNIST/raw/``, is checked, and only then renamed into
 place, so an interrupted fetch never leaves a half-written file behind. A
 staging folder left by a fetch that was killed (its process is gone, or it is
-older than a day) is removed by the next run; SIGTERM is handled like Ctrl-C.
-While a source works, a progress line is logged every 15 s.
+older than a day) is removed by the next run, and SIGTERM removes the staging
+before the process ends. While a source works, a line is logged every 15 s.
 """
 
 from __future__ import annotations
