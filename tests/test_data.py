@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 
+import argparse
+import logging
+
 import pytest
 import torch
 from fakes import serving
@@ -11,7 +14,7 @@ from torch.utils.data import TensorDataset
 
 from mnist_lessons.data import fetch
 from mnist_lessons.config import SEED
-from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, split
+from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, root_argument, split
 
 
 pytestmark = pytest.mark.usefixtures("offline")
@@ -36,6 +39,26 @@ def test_data_root_defaults_to_data_in_the_working_directory(tmp_path, monkeypat
     assert data_root() == tmp_path.resolve() / "data"
     monkeypatch.setenv("MNIST_DATA_DIR", "")  # an empty variable counts as unset
     assert data_root() == tmp_path.resolve() / "data"
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_root_and_an_empty_variable_both_mean_data_here(empty, tmp_path, monkeypatch):
+    # Review A32: `--root ""` used to mean the working directory itself (Path("") is "."),
+    # while MNIST_DATA_DIR="" meant ./data. Both now mean "not given": ./data.
+    monkeypatch.chdir(tmp_path)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--root", type=root_argument)
+    given = parser.parse_args(["--root", empty]).root
+    assert given is None
+    assert data_root(given) == data_root(empty) == tmp_path.resolve() / "data"
+    monkeypatch.setenv("MNIST_DATA_DIR", empty)
+    assert data_root() == data_root(given) == tmp_path.resolve() / "data"
+    assert parser.parse_args(["--root", "here"]).root == "here"
+
+
+def test_data_root_with_an_unknown_users_home_is_a_clear_error():
+    with pytest.raises(fetch.DataDirError, match="Cannot expand the data directory '~no_such_user_x7/mnist'"):
+        data_root("~no_such_user_x7/mnist")
 
 
 def test_data_root_expands_home_and_resolves_relative_paths(tmp_path, monkeypatch):
@@ -100,6 +123,32 @@ def test_load_mnist_without_download_says_how_to_get_missing_files(tmp_path):
     assert not root.exists()
 
 
+def test_a_legacy_processed_cache_never_replaces_the_checked_raw_files(tiny_root, caplog):
+    # Review B18: torchvision loads MNIST/processed/{training,test}.pt whenever they exist,
+    # unchecked; all-zero tensors there gave "100 % test accuracy".
+    processed = tiny_root / "MNIST" / "processed"
+    processed.mkdir()
+    for name, n in (("training.pt", 60), ("test.pt", 20)):
+        torch.save((torch.zeros(n, 28, 28, dtype=torch.uint8), torch.zeros(n, dtype=torch.long)), processed / name)
+    package = logging.getLogger("mnist_lessons")
+    package.addHandler(caplog.handler)
+    try:
+        train, test = load_mnist(tiny_root)
+    finally:
+        package.removeHandler(caplog.handler)
+    assert train.targets.tolist() == [i % 10 for i in range(60)]
+    assert test.targets.tolist() == [i % 10 for i in range(20)]
+    assert train.data.float().mean() > 10  # the raw images, not the zeros
+    assert str(processed) in caplog.text and "Ignoring" in caplog.text
+
+
+def test_loading_checks_the_raw_files_even_with_a_legacy_cache(tiny_root):
+    (tiny_root / "MNIST" / "processed").mkdir()
+    (tiny_root / "MNIST/raw/train-labels-idx1-ubyte").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="train-labels-idx1-ubyte"):
+        load_mnist(tiny_root, download=False)
+
+
 def test_load_mnist_on_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "data").write_text("oops")
     with pytest.raises(fetch.DataDirError, match="is a file"):
@@ -137,6 +186,13 @@ def test_split_is_fixed_by_its_seed():
 def test_split_rejects_a_fraction_outside_zero_to_one(fraction):
     with pytest.raises(ValueError, match="val_fraction"):
         split(numbers(10), val_fraction=fraction)
+
+
+@pytest.mark.filterwarnings("ignore:Length of split")
+def test_split_refuses_a_fraction_that_leaves_a_split_empty():
+    # Review G14: val_fraction=1e-6 of 60,000 gave an empty validation set and only a torch warning.
+    with pytest.raises(ValueError, match="val_fraction=1e-06 of 60000 examples leaves the validation split empty"):
+        split(numbers(60_000), val_fraction=1e-6)
 
 
 # --- batching ----------------------------------------------------------------------------

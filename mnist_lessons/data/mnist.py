@@ -14,22 +14,70 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, random_split
 from torchvision.datasets import MNIST
+from torchvision.datasets.mnist import read_image_file, read_label_file
+from torchvision.datasets.vision import VisionDataset
 from torchvision.transforms import ToTensor
 
 from mnist_lessons.checks import check_int, check_number
 from mnist_lessons.data import fetch
 from mnist_lessons.config import DATA_DIR_ENV, DEFAULT_DATA_DIR, SEED, VAL_FRACTION
+from mnist_lessons.log import get_logger
+
+log = get_logger(__name__)
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: ``root`` if given, else $MNIST_DATA_DIR, else ./data.
 
+    An empty ``root`` (``--root ""``) counts as not given and an empty
+    variable as unset, so both lead to ./data unless something else is set.
     The result is absolute (``~`` expanded, relative paths taken from the
     current working directory).
     """
-    if root is None or str(root) == "":
-        root = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return Path(root).expanduser().resolve()
+    if root is None or not os.fspath(root).strip():
+        root = os.environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR
+    try:
+        expanded = Path(root).expanduser()
+    except RuntimeError as e:  # "~someone" with no such user, or no home directory at all
+        raise fetch.DataDirError(
+            f"Cannot expand the data directory {os.fspath(root)!r}: {e} Give an absolute path or "
+            f"one relative to the working directory (or set {DATA_DIR_ENV} to one)."
+        ) from None
+    return expanded.resolve()
+
+
+def root_argument(text: str) -> str | None:
+    """argparse ``type`` for ``--root``: the text as given, or None when it is empty.
+
+    ``type=Path`` would turn ``--root ""`` into ``.`` (the working directory);
+    this keeps it "not given", as ``data_root`` and $MNIST_DATA_DIR="" treat it.
+    """
+    return text if text.strip() else None
+
+
+class VerifiedMNIST(MNIST):
+    """torchvision's MNIST read only from the raw IDX files in ``<root>/MNIST/raw``.
+
+    torchvision's own class prefers a legacy ``MNIST/processed/*.pt`` cache
+    when one exists and never checks it, so a stale or damaged cache would
+    silently replace the checksummed raw files. This class never looks there.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], train: bool = True, transform: Callable | None = None) -> None:
+        VisionDataset.__init__(self, root, transform=transform)
+        self.train = train
+        prefix = "train" if train else "t10k"
+        raw = fetch.raw_dir(Path(root))
+        self.data = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))
+        self.targets = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))
+
+    @property
+    def raw_folder(self) -> str:
+        return str(fetch.raw_dir(Path(self.root)))
+
+    @property
+    def processed_folder(self) -> str:
+        return str(Path(self.root) / "MNIST" / "processed")
 
 
 def load_mnist(
@@ -39,8 +87,9 @@ def load_mnist(
 ) -> tuple[MNIST, MNIST]:
     """Return the (train, test) MNIST datasets, fetching the files if allowed.
 
-    Images become tensors in [0, 1] of shape (1, 28, 28) unless another
-    ``transform`` is given.
+    Only the four raw files, checked against their MD5 sums first, are read
+    (never a legacy ``processed/`` cache). Images become tensors in [0, 1] of
+    shape (1, 28, 28) unless another ``transform`` is given.
     """
     root = data_root(root)
     if download:
@@ -52,9 +101,12 @@ def load_mnist(
                 f"MNIST files missing or damaged in {fetch.raw_dir(root)}: {', '.join(missing)}. "
                 "Run with download=True, or fetch them first with `python -m mnist_lessons data`."
             )
+    legacy = root / "MNIST" / "processed"
+    if legacy.exists():
+        log.warning("Ignoring %s (an old torchvision cache); the checked raw files are read instead", legacy)
     transform = transform if transform is not None else ToTensor()
-    train = MNIST(str(root), train=True, download=False, transform=transform)
-    test = MNIST(str(root), train=False, download=False, transform=transform)
+    train = VerifiedMNIST(root, train=True, transform=transform)
+    test = VerifiedMNIST(root, train=False, transform=transform)
     return train, test
 
 
@@ -69,6 +121,12 @@ def split(
     seed = check_int("seed", seed, minimum=0)
     generator = torch.Generator().manual_seed(seed)
     train, val = random_split(dataset, [1 - val_fraction, val_fraction], generator=generator)
+    if len(train) == 0 or len(val) == 0:
+        n = len(dataset)
+        raise ValueError(
+            f"val_fraction={val_fraction!r} of {n} examples leaves the {'validation' if len(val) == 0 else 'training'} "
+            f"split empty; choose a fraction between {1 / n:.2g} and {1 - 1 / n:.6g}"
+        )
     return train, val
 
 
