@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,6 +39,21 @@ def _checked(kind: type, minimum: float, strict: bool, what: str):
 positive_int = _checked(int, 1, False, "an integer >= 1")
 non_negative_int = _checked(int, 0, False, "an integer >= 0")
 positive_float = _checked(float, 0.0, True, "a number > 0")
+
+
+def output_file(text: str) -> Path:
+    """A path a file can be written to: not a folder or a special file, under a folder that exists or can be made."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file path inside it")
+    if path.exists() and not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a regular file (a device or pipe?); give a file path")
+    folder = next(p for p in path.absolute().parents if p.exists())
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{folder} is a file, not a folder; give a path under a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write under {folder} (permission denied); give a path you can write")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
