@@ -276,10 +276,17 @@ def _write_atomically(path: Path, write) -> None:
     tmp.replace(path)
 
 
+def _rank_or_zero() -> int:
+    try:
+        return launchers.identify(os.environ).rank
+    except ValueError:  # a malformed variable: reported by main, on every rank
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
     parser = build_parser()
-    if os.environ.get("RANK", launchers.identify(os.environ).rank) not in (0, "0"):
+    if _rank_or_zero() != 0:
         parser.exit = lambda status=0, message=None: sys.exit(status)  # rank 0 alone prints --help and errors
     args = parser.parse_args(argv)
     try:
