@@ -276,6 +276,14 @@ def _write_atomically(path: Path, write) -> None:
     tmp.replace(path)
 
 
+def _exit_quietly(status: int = 0, message: str | None = None) -> None:
+    """Leave without a word; on an error, a moment after rank 0, which says what was wrong (a launcher
+    stops every process as soon as one fails)."""
+    if status:
+        time.sleep(2)
+    sys.exit(status)
+
+
 def _rank_or_zero() -> int:
     try:
         return launchers.identify(os.environ).rank
@@ -287,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
     parser = build_parser()
     if _rank_or_zero() != 0:
-        parser.exit = lambda status=0, message=None: sys.exit(status)  # rank 0 alone prints --help and errors
+        parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
     args = parser.parse_args(argv)
     try:
         ranks = launchers.identify(os.environ)
