@@ -12,8 +12,9 @@ JBFLAGS ?=
 # Hash of the package source: when it changes, the execution cache and Sphinx's
 # saved pages are dropped, so every chapter runs again: jupyter-cache only
 # notices changes to the chapters' code cells, and Sphinx only re-reads
-# chapters whose files changed.
-PKG_HASH = $(shell cat $$(ls mnist_lessons/*.py | sort) | sha256sum | cut -c1-16)
+# chapters whose files changed. The chapters' device ($$MNIST_LESSONS_DEVICE,
+# default cpu) is part of the hash: switching it re-executes every chapter.
+PKG_HASH = $(shell { cat $$(ls mnist_lessons/*.py | sort); echo "device=$$MNIST_LESSONS_DEVICE"; } | sha256sum | cut -c1-16)
 
 .PHONY: book test install data clean bench
 
