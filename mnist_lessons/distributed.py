@@ -204,7 +204,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     optimizer = make_optimizer(args.optimizer, ddp_model.parameters(), lr=args.lr)
     global_batches = splits.train.batches(args.global_batch_size, shuffle=True, seed=args.seed)
     train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
-    log.info(f"{world.world_size} process(es) started by {world.launcher}, backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
+    log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
              f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []

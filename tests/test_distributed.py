@@ -117,8 +117,9 @@ def test_one_and_two_processes_train_the_same_weights(tmp_path: Path):
         job = torchrun(nproc, *TINY_RUN, *outputs(tmp_path, str(nproc)))
         assert job.returncode == 0, job.stdout[-3000:]
         assert job.stdout.count("test accuracy") == 1  # rank 0 alone logs
-        assert "started by torchrun" in job.stdout
-    assert_same_training(tmp_path, "1", "2")
+        assert "launcher torchrun," in job.stdout
+    largest = assert_same_training(tmp_path, "1", "2")
+    print(f"torchrun: largest weight difference between 1 and 2 processes {largest:.2e}")
     assert json.loads((tmp_path / "2.json").read_text())["launcher"] == "torchrun"
 
 
@@ -170,18 +171,23 @@ def mpirun(nproc: int, *args: str) -> subprocess.CompletedProcess:
 REQUIRE_MPI_ENV = "MNIST_LESSONS_REQUIRE_MPI"
 
 
-@pytest.mark.slow
-def test_mpirun_one_and_two_ranks_train_the_same_weights(tmp_path: Path):
+def need_mpirun() -> None:
+    """Skip without Open MPI's mpirun, or fail where CI requires it."""
     if shutil.which("mpirun") is None:
         missing = "needs Open MPI's mpirun (apt-get install openmpi-bin)"
         if os.environ.get(REQUIRE_MPI_ENV):
             pytest.fail(f"{missing}; {REQUIRE_MPI_ENV} is set")
         pytest.skip(missing)
+
+
+@pytest.mark.slow
+def test_mpirun_one_and_two_ranks_train_the_same_weights(tmp_path: Path):
+    need_mpirun()
     for nproc in (1, 2):
         job = mpirun(nproc, *TINY_RUN, *outputs(tmp_path, f"mpi{nproc}"))
         assert job.returncode == 0, job.stdout[-3000:]
         assert job.stdout.count("test accuracy") == 1
-        assert "started by openmpi" in job.stdout
+        assert "launcher openmpi," in job.stdout
     largest = assert_same_training(tmp_path, "mpi1", "mpi2")
     print(f"mpirun: largest weight difference between 1 and 2 ranks {largest:.2e}")
 
@@ -197,9 +203,10 @@ def test_two_processes_given_slurms_variables_train_like_one_plain_process(tmp_p
     envs = [job_environment(**slurm, SLURM_PROCID=str(rank), SLURM_NODEID=str(rank)) for rank in (0, 1)]
     tasks = run_together([[*ENTRY_POINT, *TINY_RUN, *outputs(tmp_path, f"srun{rank}")] for rank in (0, 1)], envs)
     assert [t.returncode for t in tasks] == [0, 0], tasks[0].stdout[-2000:] + tasks[1].stdout[-2000:]
-    assert "started by slurm" in tasks[0].stdout and "test accuracy" not in tasks[1].stdout
+    assert "launcher slurm," in tasks[0].stdout and "test accuracy" not in tasks[1].stdout
     assert not (tmp_path / "srun1.json").exists()  # rank 0 alone writes
-    assert_same_training(tmp_path, "plain", "srun0")
+    largest = assert_same_training(tmp_path, "plain", "srun0")
+    print(f"Slurm variables: largest weight difference between 1 and 2 tasks {largest:.2e}")
 
 
 def test_auto_backend_is_nccl_only_with_a_cuda_gpu_per_local_process(monkeypatch):
@@ -286,3 +293,29 @@ def test_a_bad_argument_under_torchrun_is_reported_once_with_status_2():
     job = torchrun(2, "--epochs", "0", "--backend", "gloo")
     assert job.stdout.count("argument --epochs") == 1, job.stdout[-3000:]
     assert job.returncode != 0
+
+
+@pytest.mark.slow
+def test_a_bad_argument_under_mpirun_is_reported_once_with_status_2():
+    need_mpirun()
+    job = mpirun(2, "--epochs", "0")
+    assert job.stdout.count("argument --epochs") == 1, job.stdout[-3000:]
+    assert job.returncode == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_run_with_status_130_and_one_line():
+    job = subprocess.Popen([*ENTRY_POINT, "--synthetic", "20000", "--epochs", "1000", "--backend", "gloo"],
+                           env=job_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    try:
+        for line in job.stdout:  # wait until training has started
+            if "launcher none," in line:
+                break
+        job.send_signal(signal.SIGINT)
+        output = job.communicate(timeout=JOB_LIMIT_S)[0]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 130
+    assert "interrupted" in output and "Traceback" not in output

@@ -134,3 +134,15 @@ def test_torch_environment_is_what_torchrun_would_set():
     assert env == {"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2",
                    "MASTER_ADDR": "gpu01", "MASTER_PORT": "20001"}
     assert identify(env) == Ranks("torchrun", 1, 4, 1, 2)
+
+
+def test_only_the_real_ezpz_is_used(monkeypatch):
+    import types
+
+    from mnist_lessons.launchers import real_ezpz
+
+    namesake = types.ModuleType("ezpz")  # PyPI's unrelated "ezpz": no setup_torch
+    monkeypatch.setitem(__import__("sys").modules, "ezpz", namesake)
+    assert real_ezpz() is None
+    namesake.setup_torch = namesake.get_local_rank = lambda: 0
+    assert real_ezpz() is namesake
