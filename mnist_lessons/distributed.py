@@ -1,4 +1,4 @@
-"""The lesson's training, data parallel: one process per device, launched by torchrun.
+"""The lesson's training, data parallel: one process per device, launched by torchrun, mpiexec or srun.
 
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
@@ -15,9 +15,11 @@ for the hardware: ``nccl`` when every local rank has a CUDA GPU, else
 out after ``--timeout`` seconds, so a rank that dies or hangs ends the job
 with an error instead of leaving the others waiting for ever.
 
-torchrun tells each process who it is through environment variables
-(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``);
-run as a plain ``python -m mnist_lessons.distributed`` it is a world of one.
+The launcher tells each process who it is through environment variables:
+torchrun's (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
+``MASTER_PORT``), or those of Open MPI, MPICH/PALS, Intel MPI or Slurm's
+srun, which :mod:`mnist_lessons.launchers` translates; run as a plain
+``python -m mnist_lessons.distributed`` it is a world of one.
 """
 
 from __future__ import annotations

@@ -137,12 +137,13 @@ def test_torch_environment_is_what_torchrun_would_set():
 
 
 def test_only_the_real_ezpz_is_used(monkeypatch):
+    import sys
     import types
 
     from mnist_lessons.launchers import real_ezpz
 
     namesake = types.ModuleType("ezpz")  # PyPI's unrelated "ezpz": no setup_torch
-    monkeypatch.setitem(__import__("sys").modules, "ezpz", namesake)
+    monkeypatch.setitem(sys.modules, "ezpz", namesake)
     assert real_ezpz() is None
     namesake.setup_torch = namesake.get_local_rank = lambda: 0
     assert real_ezpz() is namesake
