@@ -12,9 +12,10 @@ JBFLAGS ?=
 # Hash of the package source: when it changes, the execution cache and Sphinx's
 # saved pages are dropped, so every chapter runs again: jupyter-cache only
 # notices changes to the chapters' code cells, and Sphinx only re-reads
-# chapters whose files changed.
-# Computed in Python, so it needs no GNU sha256sum (macOS, BSD) and covers subpackages.
-PKG_HASH = $(shell $(PYTHON) -c 'import hashlib, pathlib; h = hashlib.sha256(); [h.update(p.read_bytes()) for p in sorted(pathlib.Path("mnist_lessons").rglob("*.py"))]; print(h.hexdigest()[:16])')
+# chapters whose files changed. Computed in Python, so it needs no GNU sha256sum
+# (macOS, BSD) and covers subpackages. The chapters' device ($$MNIST_LESSONS_DEVICE,
+# default cpu) is part of the hash: switching it re-executes every chapter.
+PKG_HASH = $(shell $(PYTHON) -c 'import hashlib, os, pathlib; h = hashlib.sha256(); [h.update(p.read_bytes()) for p in sorted(pathlib.Path("mnist_lessons").rglob("*.py"))]; h.update(("device=" + os.environ.get("MNIST_LESSONS_DEVICE", "")).encode()); print(h.hexdigest()[:16])')
 
 .PHONY: book test install data clean bench
 

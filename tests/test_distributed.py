@@ -1,22 +1,34 @@
-"""Data-parallel training (chapter 10): sharding, and real torchrun jobs on tiny made-up data.
+"""Data-parallel training (chapter 10): sharding, and real jobs on tiny made-up data.
 
-The ``slow`` tests launch ``torchrun`` (as ``python -m torch.distributed.run``)
-with the gloo backend on the CPU and ``--synthetic``, so they need neither
-MNIST nor a GPU. Each job has a hard time limit: a job that hangs fails the
-test instead of stalling the suite.
+The ``slow`` tests launch the entry point under ``torchrun`` (as ``python -m
+torch.distributed.run``), under Open MPI's ``mpirun``, and as two processes
+given Slurm's variables, all with ``--backend gloo`` on the CPU and
+``--synthetic``, so they need neither MNIST nor a GPU and give the same
+numbers on any machine. Tests of ``nccl`` skip where CUDA GPUs are missing.
+Each job has a hard time limit: a job that hangs fails the test instead of
+stalling the suite.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from mnist_lessons import distributed
 from mnist_lessons.data.batches import TensorBatches
-from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser, launch, synthetic_splits)
+from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser, launch,
+                                       pick_backend, synthetic_splits)
+
+REPO = Path(__file__).resolve().parents[1]
 
 #: Largest difference allowed between weights trained by one and by two processes:
 #: they differ only by the order in which floating-point sums are done.
@@ -25,7 +37,10 @@ WEIGHT_ATOL = 1e-5
 JOB_LIMIT_S = 90
 
 TINY_RUN = ["--model", "mlp", "--dropout", "0", "--synthetic", "384", "--global-batch-size", "64",
-            "--epochs", "2", "--lr", "0.5", "--seed", "7"]
+            "--epochs", "2", "--lr", "0.5", "--seed", "7", "--backend", "gloo"]
+#: Variables of launchers that must not leak from the test's own environment into a job.
+LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                      "TORCHELASTIC_RUN_ID")
 
 
 def torchrun(nproc: int, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -76,23 +91,36 @@ def test_parser_takes_the_documented_options():
     assert (args.model, args.epochs, args.global_batch_size, args.lr, args.seed) == ("cnn", 2, 256, 0.1, 1)
 
 
+def assert_same_training(tmp_path: Path, one: str, two: str) -> float:
+    """Runs ``one`` (1 process) and ``two`` (2 processes) trained the same weights; return the largest difference."""
+    first, second = (json.loads((tmp_path / f"{name}.json").read_text()) for name in (one, two))
+    assert (first["world_size"], second["world_size"]) == (1, 2)
+    assert first["backend"] == second["backend"]
+    assert first["steps_per_epoch"] == second["steps_per_epoch"] == 384 // 64
+    weights = [torch.load(tmp_path / f"{name}.pt") for name in (one, two)]
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        torch.testing.assert_close(weights[0][name].cpu(), weights[1][name].cpu(), rtol=0, atol=WEIGHT_ATOL, msg=name)
+    assert first["history"][-1]["val_loss"] < first["history"][0]["val_loss"]  # it did learn something
+    assert second["test_loss"] == pytest.approx(first["test_loss"], abs=1e-4)
+    assert [h["val_acc"] for h in second["history"]] == [h["val_acc"] for h in first["history"]]
+    return max((weights[0][k].cpu() - weights[1][k].cpu()).abs().max().item() for k in weights[0])
+
+
+def outputs(tmp_path: Path, name: str) -> list[str]:
+    return ["--out", str(tmp_path / f"{name}.json"), "--save", str(tmp_path / f"{name}.pt")]
+
+
 @pytest.mark.slow
 def test_one_and_two_processes_train_the_same_weights(tmp_path: Path):
     for nproc in (1, 2):
-        job = torchrun(nproc, *TINY_RUN, "--out", str(tmp_path / f"{nproc}.json"), "--save", str(tmp_path / f"{nproc}.pt"))
+        job = torchrun(nproc, *TINY_RUN, *outputs(tmp_path, str(nproc)))
         assert job.returncode == 0, job.stdout[-3000:]
         assert job.stdout.count("test accuracy") == 1  # rank 0 alone logs
-    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in (1, 2))
-    assert (one["world_size"], two["world_size"]) == (1, 2)
-    assert one["backend"] == two["backend"] == "gloo"
-    assert one["steps_per_epoch"] == two["steps_per_epoch"] == 384 // 64
-    first, second = (torch.load(tmp_path / f"{n}.pt") for n in (1, 2))
-    assert first.keys() == second.keys()
-    for name in first:
-        torch.testing.assert_close(first[name], second[name], rtol=0, atol=WEIGHT_ATOL, msg=name)
-    assert one["history"][-1]["val_loss"] < one["history"][0]["val_loss"]  # it did learn something
-    assert two["test_loss"] == pytest.approx(one["test_loss"], abs=1e-4)
-    assert [h["val_acc"] for h in two["history"]] == [h["val_acc"] for h in one["history"]]
+        assert "launcher torchrun," in job.stdout
+    largest = assert_same_training(tmp_path, "1", "2")
+    print(f"torchrun: largest weight difference between 1 and 2 processes {largest:.2e}")
+    assert json.loads((tmp_path / "2.json").read_text())["launcher"] == "torchrun"
 
 
 @pytest.mark.slow
@@ -107,3 +135,187 @@ def test_a_rank_that_hangs_times_out_instead_of_stalling_the_job():
     job = torchrun(2, *TINY_RUN, "--timeout", "5", env={FAIL_RANK_ENV: "1", FAIL_MODE_ENV: "hang"})
     assert job.returncode != 0
     assert "Timed out" in job.stdout or "timeout" in job.stdout.lower()
+
+
+def job_environment(**extra: str) -> dict[str, str]:
+    """The test's environment without any launcher's variables, one thread per process, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in LAUNCHER_VARIABLES and not k.startswith(("OMPI_", "PMI_", "PMIX_", "PALS_", "SLURM_"))}
+    return {**env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **extra}
+
+
+def run_together(commands: list[list[str]], envs: list[dict[str, str]]) -> list[subprocess.CompletedProcess]:
+    """Start the commands at once, wait for all; kill them all and fail the test if any outlives JOB_LIMIT_S."""
+    jobs = [subprocess.Popen(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True) for c, e in zip(commands, envs)]
+    try:
+        return [subprocess.CompletedProcess(job.args, job.wait(JOB_LIMIT_S), job.communicate()[0]) for job in jobs]
+    except subprocess.TimeoutExpired:
+        for job in jobs:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+        pytest.fail(f"{commands[0][:3]} ran over {JOB_LIMIT_S} s: " + " | ".join(j.communicate()[0][-500:] for j in jobs))
+
+
+ENTRY_POINT = [sys.executable, "-m", "mnist_lessons.distributed"]
+
+
+def mpirun(nproc: int, *args: str) -> subprocess.CompletedProcess:
+    """``mpirun -n NPROC python -m mnist_lessons.distributed ARGS`` with Open MPI, on this machine."""
+    root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    command = ["mpirun", "-n", str(nproc), "--oversubscribe", *root, *ENTRY_POINT, *args]
+    return run_together([command], [job_environment()])[0]
+
+
+#: Set (as CI does) to make a missing mpirun fail the mpirun tests instead of skipping them.
+REQUIRE_MPI_ENV = "MNIST_LESSONS_REQUIRE_MPI"
+
+
+def need_mpirun() -> None:
+    """Skip without Open MPI's mpirun, or fail where CI requires it."""
+    if shutil.which("mpirun") is None:
+        missing = "needs Open MPI's mpirun (apt-get install openmpi-bin)"
+        if os.environ.get(REQUIRE_MPI_ENV):
+            pytest.fail(f"{missing}; {REQUIRE_MPI_ENV} is set")
+        pytest.skip(missing)
+
+
+@pytest.mark.slow
+def test_mpirun_one_and_two_ranks_train_the_same_weights(tmp_path: Path):
+    need_mpirun()
+    for nproc in (1, 2):
+        job = mpirun(nproc, *TINY_RUN, *outputs(tmp_path, f"mpi{nproc}"))
+        assert job.returncode == 0, job.stdout[-3000:]
+        assert job.stdout.count("test accuracy") == 1
+        assert "launcher openmpi," in job.stdout
+    largest = assert_same_training(tmp_path, "mpi1", "mpi2")
+    print(f"mpirun: largest weight difference between 1 and 2 ranks {largest:.2e}")
+
+
+@pytest.mark.slow
+def test_two_processes_given_slurms_variables_train_like_one_plain_process(tmp_path: Path):
+    """As srun would start two tasks on two nodes; both nodes are this machine, rank 0's is the list's first."""
+    plain = run_together([[*ENTRY_POINT, *TINY_RUN, *outputs(tmp_path, "plain")]], [job_environment()])[0]
+    assert plain.returncode == 0, plain.stdout[-3000:]
+    slurm = {"SLURM_JOB_ID": str(os.getpid()), "SLURM_STEP_ID": "0", "SLURM_NTASKS": "2",
+             "SLURM_STEP_NUM_TASKS": "2", "SLURM_STEP_TASKS_PER_NODE": "1(x2)",
+             "SLURM_STEP_NODELIST": "localhost,127.0.0.1", "SLURM_LOCALID": "0"}
+    envs = [job_environment(**slurm, SLURM_PROCID=str(rank), SLURM_NODEID=str(rank)) for rank in (0, 1)]
+    tasks = run_together([[*ENTRY_POINT, *TINY_RUN, *outputs(tmp_path, f"srun{rank}")] for rank in (0, 1)], envs)
+    assert [t.returncode for t in tasks] == [0, 0], tasks[0].stdout[-2000:] + tasks[1].stdout[-2000:]
+    assert "launcher slurm," in tasks[0].stdout and "test accuracy" not in tasks[1].stdout
+    assert not (tmp_path / "srun1.json").exists()  # rank 0 alone writes
+    largest = assert_same_training(tmp_path, "plain", "srun0")
+    print(f"Slurm variables: largest weight difference between 1 and 2 tasks {largest:.2e}")
+
+
+def test_auto_backend_is_nccl_only_with_a_cuda_gpu_per_local_process(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: True)
+    assert pick_backend(1) == ("nccl", "cuda")
+    assert pick_backend(2) == ("gloo", "cpu")  # one GPU, two processes: CPUs
+    assert pick_backend(1, "gloo") == ("gloo", "cpu")
+    with pytest.raises(ValueError, match="--backend gloo"):
+        pick_backend(2, "nccl")
+
+
+def test_nccl_without_a_gpu_is_refused_naming_the_fix(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_backend(1) == ("gloo", "cpu")
+    with pytest.raises(ValueError, match="has 0; use --backend gloo"):
+        pick_backend(1, "nccl")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs for nccl with two processes")
+def test_nccl_one_and_two_gpus_train_the_same_weights(tmp_path: Path):
+    nccl_run = [*TINY_RUN[:-1], "nccl"]
+    for nproc in (1, 2):
+        job = torchrun(nproc, *nccl_run, *outputs(tmp_path, f"nccl{nproc}"), env={"CUDA_VISIBLE_DEVICES": "0,1"})
+        assert job.returncode == 0, job.stdout[-3000:]
+    assert json.loads((tmp_path / "nccl2.json").read_text())["backend"] == "nccl"
+    assert_same_training(tmp_path, "nccl1", "nccl2")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_one_process_trains_on_a_gpu_with_nccl(tmp_path: Path):
+    job = torchrun(1, *TINY_RUN[:-1], "nccl", "--out", str(tmp_path / "r.json"))
+    assert job.returncode == 0, job.stdout[-3000:]
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert (result["backend"], result["device"]) == ("nccl", "cuda")
+
+
+def job_script_commands(path: Path) -> list[list[str]]:
+    """The entry point's arguments on each command line of a job script (continuation lines joined)."""
+    text = path.read_text().replace("\\\n", " ")
+    commands = []
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        if "mnist_lessons.distributed" in words:
+            commands.append(words[words.index("mnist_lessons.distributed") + 1 :])
+    return commands
+
+
+@pytest.mark.parametrize("script, launcher", [("jobs/polaris.pbs", "mpiexec"), ("jobs/slurm.sbatch", "srun")])
+def test_job_scripts_command_lines_parse(script, launcher):
+    path = REPO / script
+    assert launcher in path.read_text()
+    commands = job_script_commands(path)
+    assert commands, f"{script} has no mnist_lessons.distributed command"
+    for arguments in commands:
+        args = build_parser().parse_args(arguments)  # exits (fails the test) on an unknown or bad option
+        assert args.epochs >= 1
+    subprocess.run(["bash", "-n", str(path)], check=True)  # the shell can read the script
+
+
+@pytest.mark.parametrize("flag, value, problem", [
+    ("--save", ".", "is a folder"),
+    ("--out", "/dev/null", "not a regular file"),
+    ("--out", "{file}/r.json", "is a file, not a folder"),
+])
+def test_unwritable_outputs_are_refused_before_training(tmp_path, capsys, flag, value, problem):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args([flag, value.format(file=tmp_path / "file")])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}" in error and problem in error
+
+
+def test_an_output_under_a_missing_folder_is_accepted(tmp_path):
+    assert build_parser().parse_args(["--out", str(tmp_path / "new" / "r.json")]).out == tmp_path / "new" / "r.json"
+
+
+@pytest.mark.slow
+def test_a_bad_argument_under_torchrun_is_reported_once_with_status_2():
+    job = torchrun(2, "--epochs", "0", "--backend", "gloo")
+    assert job.stdout.count("argument --epochs") == 1, job.stdout[-3000:]
+    assert job.returncode != 0
+
+
+@pytest.mark.slow
+def test_a_bad_argument_under_mpirun_is_reported_once_with_status_2():
+    need_mpirun()
+    job = mpirun(2, "--epochs", "0")
+    assert job.stdout.count("argument --epochs") == 1, job.stdout[-3000:]
+    assert job.returncode == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_run_with_status_130_and_one_line():
+    job = subprocess.Popen([*ENTRY_POINT, "--synthetic", "20000", "--epochs", "1000", "--backend", "gloo"],
+                           env=job_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    try:
+        for line in job.stdout:  # wait until training has started
+            if "launcher none," in line:
+                break
+        job.send_signal(signal.SIGINT)
+        output = job.communicate(timeout=JOB_LIMIT_S)[0]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 130
+    assert "interrupted" in output and "Traceback" not in output

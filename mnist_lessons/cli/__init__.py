@@ -17,6 +17,7 @@ from .. import config
 from .args import LessonParser, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
     from ..models import ACTIVATIONS, MODELS

@@ -1,4 +1,4 @@
-"""The lesson's training, data parallel: one process per device, launched by torchrun.
+"""The lesson's training, data parallel: one process per device, launched by torchrun, mpiexec or srun.
 
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
@@ -15,9 +15,11 @@ for the hardware: ``nccl`` when every local rank has a CUDA GPU, else
 out after ``--timeout`` seconds, so a rank that dies or hangs ends the job
 with an error instead of leaving the others waiting for ever.
 
-torchrun tells each process who it is through environment variables
-(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``);
-run as a plain ``python -m mnist_lessons.distributed`` it is a world of one.
+The launcher tells each process who it is through environment variables:
+torchrun's (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
+``MASTER_PORT``), or those of Open MPI, MPICH/PALS, Intel MPI or Slurm's
+srun, which :mod:`mnist_lessons.distributed.launchers` translates; run as a plain
+``python -m mnist_lessons.distributed`` it is a world of one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,12 +43,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import config
-from ..cli.args import LessonParser, non_negative_int, positive_float, positive_int, probability
+from ..cli.args import LessonParser, non_negative_int, output_file, positive_float, positive_int, probability
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..log import get_logger
 from ..models import MODELS, count_parameters
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
 from ..training.recipe import RunConfig
+from . import launchers
 
 log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
 
@@ -60,43 +62,62 @@ FAIL_MODE_ENV = "MNIST_LESSONS_FAIL_MODE"
 
 @dataclass(frozen=True)
 class World:
-    """Who this process is in the job, and what it computes on."""
+    """Who this process is in the job, what started it, and what it computes on."""
 
     rank: int
     world_size: int
     local_rank: int
     backend: str
     device: torch.device
+    launcher: str = "none"
 
 
-def pick_backend(local_world_size: int) -> tuple[str, str]:
-    """``("nccl", "cuda")`` when there is a CUDA GPU for every local rank, else ``("gloo", "cpu")``."""
-    if torch.cuda.is_available() and torch.cuda.device_count() >= local_world_size and dist.is_nccl_available():
-        return "nccl", "cuda"
-    return "gloo", "cpu"
+BACKENDS = ("auto", "gloo", "nccl")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def pick_backend(local_world_size: int, requested: str = "auto") -> tuple[str, str]:
+    """(backend, device type): ``gloo`` on CPUs, ``nccl`` on CUDA GPUs, one GPU per local process.
+
+    ``auto`` takes ``nccl`` when there is a CUDA GPU for every local rank,
+    else ``gloo``. Ask for one by name to compare runs of different sizes on
+    the same backend.
+    """
+    gpus_enough = torch.cuda.is_available() and torch.cuda.device_count() >= local_world_size
+    if requested == "gloo" or (requested == "auto" and not (gpus_enough and dist.is_nccl_available())):
+        return "gloo", "cpu"
+    if requested not in ("auto", "nccl"):
+        raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    if not gpus_enough or not dist.is_nccl_available():
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ValueError(f"backend nccl needs a CUDA GPU for each of the {local_world_size} process(es) on this "
+                         f"node, and this node has {count}; use --backend gloo (CPU) or fewer processes per node")
+    return "nccl", "cuda"
 
 
-def setup(timeout_s: float) -> World:
-    """Join the process group described by torchrun's environment variables (or make a world of one)."""
-    if "RANK" not in os.environ:  # started without torchrun: a world of one
-        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
-                          MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
-    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    backend, kind = pick_backend(int(os.environ.get("LOCAL_WORLD_SIZE", world_size)))
-    device = torch.device(kind, local_rank) if kind == "cuda" else torch.device("cpu")
+def setup(timeout_s: float, backend: str = "auto") -> World:
+    """Join the process group, whichever launcher started us: torchrun, mpiexec/mpirun, srun (or none: a world of one)."""
+    if backend == "auto" and (ezpz := launchers.real_ezpz()) is not None:
+        return _setup_with_ezpz(ezpz)
+    ranks = launchers.identify(os.environ)  # rank, world size, local rank from the launcher's variables
+    host, port = launchers.meeting_point(os.environ, ranks)  # where rank 0 waits for the others
+    os.environ.update(launchers.torch_environment(ranks, host, port))  # what torch's env:// start-up reads
+    backend, kind = pick_backend(ranks.local_world_size, backend)
+    device = torch.device(kind, ranks.local_rank) if kind == "cuda" else torch.device("cpu")
     options = {}
     if kind == "cuda":
         torch.cuda.set_device(device)
         options["device_id"] = device  # binds NCCL to this rank's GPU
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), **options)
-    return World(rank, world_size, local_rank, backend, device)
+    return World(ranks.rank, ranks.world_size, ranks.local_rank, backend, device, ranks.launcher)
+
+
+def _setup_with_ezpz(ezpz) -> World:
+    """Let the real ezpz find the launcher and join the process group, as the original lesson did."""
+    ezpz.setup_torch()
+    backend = dist.get_backend()
+    local_rank = int(ezpz.get_local_rank())
+    device = torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
+    return World(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, "ezpz")
 
 
 class ShardedBatches:
@@ -184,7 +205,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     optimizer = recipe.build_optimizer(ddp_model.parameters())
     global_batches = recipe.train_batches(splits.train.x, splits.train.y)
     train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
-    log.info(f"{world.world_size} process(es), backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
+    log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
              f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []
@@ -202,7 +223,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
         log.info(f"epoch {epoch}: val loss {val_loss:.3f} acc {val_acc:.2f}% | training {seconds:.2f} s")
     test_acc, test_loss = evaluate_sharded(splits.test, model, world)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
-    return {"world_size": world.world_size, "backend": world.backend, "device": world.device.type,
+    return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
             "threads_per_process": torch.get_num_threads(), "model": args.model,
             "parameters": count_parameters(model), "global_batch_size": args.global_batch_size,
             "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "epochs": args.epochs,
@@ -222,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
     parser.add_argument("--dropout", type=probability, default=config.DROPOUT, help="dropout rate of the mlp")
     parser.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split, weights, order)")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
+                             "on the node has a GPU, else gloo (default: auto)")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
     parser.add_argument("--timeout", type=positive_float, default=120.0,
@@ -229,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, help="data directory")
     parser.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="train on N made-up images instead of MNIST (tests, dry runs)")
-    parser.add_argument("--out", type=Path, help="write metrics and timings here as JSON (rank 0)")
-    parser.add_argument("--save", type=Path, metavar="PATH", help="save the trained weights here (rank 0)")
+    parser.add_argument("--out", type=output_file, help="write metrics and timings here as JSON (rank 0)")
+    parser.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here (rank 0)")
     return parser
 
 
@@ -240,10 +264,10 @@ def cpu_cores() -> int:
 
 
 def threads_per_process() -> int:
-    """$OMP_NUM_THREADS if set (torchrun sets 1 when it starts several processes), else CPU cores / local processes."""
+    """$OMP_NUM_THREADS if set (torchrun sets 1 when it starts several processes), else CPU cores / processes on this node."""
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    return max(1, cpu_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, cpu_cores() // launchers.identify(os.environ).local_world_size)
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -253,11 +277,38 @@ def _write_atomically(path: Path, write) -> None:
     tmp.replace(path)
 
 
+def _exit_quietly(status: int = 0, message: str | None = None) -> None:
+    """Leave without a word; on an error, a moment after rank 0, which says what was wrong (a launcher
+    stops every process as soon as one fails)."""
+    if status:
+        time.sleep(2)
+    sys.exit(status)
+
+
+def _rank_or_zero() -> int:
+    try:
+        return launchers.identify(os.environ).rank
+    except ValueError:  # a malformed variable: reported by main, on every rank
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``torchrun ... -m mnist_lessons.distributed [options]``."""
-    args = build_parser().parse_args(argv)
+    """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
+    parser = build_parser()
+    if _rank_or_zero() != 0:
+        parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
+    args = parser.parse_args(argv)
+    try:
+        ranks = launchers.identify(os.environ)
+        pick_backend(ranks.local_world_size, args.backend)  # refuse an impossible --backend before starting
+    except ValueError as err:
+        parser.error(str(err))
     torch.set_num_threads(args.threads or threads_per_process())
-    world = setup(args.timeout)
+    try:
+        world = setup(args.timeout, args.backend)
+    except (ValueError, RuntimeError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
@@ -269,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
             _write_atomically(args.save, lambda p: torch.save(model.state_dict(), p))
+    except KeyboardInterrupt:
+        if world.rank == 0:
+            print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
     finally:
         dist.destroy_process_group()
     return 0

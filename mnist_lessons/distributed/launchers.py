@@ -1,0 +1,258 @@
+"""Who is this process in the job? Rank, world size and meeting point under any launcher.
+
+Every launcher starts the same program many times and tells each copy who it
+is through environment variables, each with its own names:
+
+- torchrun: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
+- Open MPI (mpirun): OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE
+- MPICH with Cray PALS (mpiexec on Polaris, Aurora): PMI_RANK (PALS_RANKID),
+  PMI_SIZE, PMI_LOCAL_RANK (PALS_LOCAL_RANKID), PMI_LOCAL_SIZE; hosts in PBS_NODEFILE
+- Intel MPI and MPICH's Hydra: PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS
+- Slurm (srun): SLURM_PROCID, SLURM_STEP_NUM_TASKS (or SLURM_NTASKS),
+  SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE; hosts in SLURM_STEP_NODELIST (or SLURM_JOB_NODELIST)
+
+:func:`detect_launcher` names the launcher, :func:`identify` reads the
+numbers, :func:`rendezvous` finds where rank 0 listens: ``MASTER_ADDR`` and
+``MASTER_PORT`` when set, else ``127.0.0.1`` when all ranks share one host,
+else the first host of the job's host list (where launchers put rank 0),
+and a port derived from the job's id, the same in every rank. These are pure
+functions of an environment mapping (reading ``PBS_NODEFILE`` aside), so
+tests can hand them any launcher's variables.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: torchrun's own default port, used when nothing names a job to derive one from.
+DEFAULT_PORT = 29500
+#: Ports derived from a job id fall in [PORT_BASE, PORT_BASE + PORT_SPAN): below Linux's ephemeral range.
+PORT_BASE, PORT_SPAN = 20000, 10000
+
+#: Variables that name the job (and step), in the order they are looked at, to derive a shared port.
+#: Launchers that are MPI: they can tell rank 0's host through mpi4py when the environment cannot.
+MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")
+JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
+                    "PMIX_NAMESPACE")
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in the job, as its launcher described it."""
+
+    launcher: str
+    rank: int
+    world_size: int
+    local_rank: int
+    local_world_size: int
+
+
+def detect_launcher(env: Mapping[str, str]) -> str:
+    """Which launcher started this process: torchrun, openmpi, pals, intel-mpi, mpich, slurm, or none.
+
+    MPI launchers are looked for before Slurm: ``mpiexec`` inside a Slurm
+    job inherits the job script's ``SLURM_PROCID=0``.
+
+    >>> detect_launcher({"OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "1"})
+    'openmpi'
+    >>> detect_launcher({})
+    'none'
+    """
+    if "RANK" in env and "WORLD_SIZE" in env:
+        return "torchrun"
+    if "OMPI_COMM_WORLD_SIZE" in env:
+        return "openmpi"
+    if "PALS_RANKID" in env or ("PMI_LOCAL_RANK" in env and "PMI_SIZE" in env):
+        return "pals"
+    if "PMI_RANK" in env and "PMI_SIZE" in env:
+        return "intel-mpi" if any(name.startswith("I_MPI_") for name in env) else "mpich"
+    if "SLURM_PROCID" in env and ("SLURM_STEP_NUM_TASKS" in env or "SLURM_NTASKS" in env):
+        return "slurm"
+    return "none"
+
+
+def _int(env: Mapping[str, str], *names: str, default: int | None = None) -> int:
+    """The first of ``names`` set in ``env``, as an integer (``default`` if none is set)."""
+    for name in names:
+        if name in env:
+            try:
+                return int(env[name])
+            except ValueError:
+                raise ValueError(f"environment variable {name}={env[name]!r} should be a whole number") from None
+    if default is None:
+        raise ValueError(f"none of the environment variables {', '.join(names)} is set")
+    return default
+
+
+def slurm_tasks_per_node(text: str) -> list[int]:
+    """Expand Slurm's tasks-per-node syntax: ``"2(x3),1"`` is ``[2, 2, 2, 1]``.
+
+    >>> slurm_tasks_per_node("4(x2),3")
+    [4, 4, 3]
+    """
+    counts = []
+    for part in text.split(","):
+        match = re.fullmatch(r"(\d+)(?:\(x(\d+)\))?", part.strip())
+        if not match:
+            raise ValueError(f"cannot read Slurm's tasks per node {text!r}")
+        counts += [int(match[1])] * int(match[2] or 1)
+    return counts
+
+
+def identify(env: Mapping[str, str]) -> Ranks:
+    """Rank, world size, local rank and local world size from whichever launcher's variables are set."""
+    launcher = detect_launcher(env)
+    if launcher == "none":
+        return Ranks("none", 0, 1, 0, 1)
+    if launcher == "torchrun":
+        rank, world = _int(env, "RANK"), _int(env, "WORLD_SIZE")
+        local_rank = _int(env, "LOCAL_RANK", default=0)
+        local_world = _int(env, "LOCAL_WORLD_SIZE", default=world)
+    elif launcher == "openmpi":
+        rank, world = _int(env, "OMPI_COMM_WORLD_RANK"), _int(env, "OMPI_COMM_WORLD_SIZE")
+        local_rank = _int(env, "OMPI_COMM_WORLD_LOCAL_RANK", default=0)
+        local_world = _int(env, "OMPI_COMM_WORLD_LOCAL_SIZE", default=world)
+    elif launcher in ("pals", "intel-mpi", "mpich"):
+        rank, world = _int(env, "PMI_RANK", "PALS_RANKID"), _int(env, "PMI_SIZE")
+        local_rank = _int(env, "PMI_LOCAL_RANK", "PALS_LOCAL_RANKID", "MPI_LOCALRANKID", default=0)
+        local_world = _int(env, "PMI_LOCAL_SIZE", "PALS_LOCAL_SIZE", "MPI_LOCALNRANKS", default=world)
+    else:  # slurm
+        rank, world = _int(env, "SLURM_PROCID"), _int(env, "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")
+        local_rank = _int(env, "SLURM_LOCALID", default=0)
+        per_node = env.get("SLURM_STEP_TASKS_PER_NODE") or env.get("SLURM_TASKS_PER_NODE")
+        node = _int(env, "SLURM_NODEID", default=0)
+        counts = slurm_tasks_per_node(per_node) if per_node else []
+        local_world = counts[node] if node < len(counts) else _int(env, "SLURM_NTASKS_PER_NODE", default=world)
+    if not (0 <= rank < world and 0 <= local_rank < local_world <= world):
+        raise ValueError(f"{launcher} says rank {rank} of {world}, local rank {local_rank} of {local_world}: "
+                         "these do not fit together")
+    return Ranks(launcher, rank, world, local_rank, local_world)
+
+
+def expand_nodelist(text: str) -> list[str]:
+    """Expand Slurm's compressed host list: ``"gpu[01-03,7],login"`` is gpu01, gpu02, gpu03, gpu7, login.
+
+    Ranges keep their zero padding; a name may hold several bracket groups
+    (``"r[1-2]n[0-1]"`` gives r1n0, r1n1, r2n0, r2n1).
+
+    >>> expand_nodelist("node[01-03,7]")
+    ['node01', 'node02', 'node03', 'node7']
+    """
+    names, depth, start = [], 0, 0
+    for i, char in enumerate(text + ","):  # split at commas outside brackets
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth < 0 or (char == "," and depth == 0):
+            if depth < 0 or i == start:
+                raise ValueError(f"cannot read the host list {text!r}")
+            names += _expand_one(text[start:i], text)
+            start = i + 1
+    if depth != 0:
+        raise ValueError(f"cannot read the host list {text!r}: unbalanced brackets")
+    return names
+
+
+def _expand_one(name: str, whole: str) -> list[str]:
+    match = re.match(r"([^\[]*)\[([^\]]*)\](.*)", name)
+    if not match:
+        return [name]
+    head, ranges, tail = match.groups()
+    out = []
+    for part in ranges.split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
+            raise ValueError(f"cannot read the range {part!r} in the host list {whole!r}")
+        for number in range(int(low), int(high or low) + 1):
+            out += [f"{head}{number:0{len(low)}d}{rest}" for rest in _expand_one(tail, whole)]
+    return out
+
+
+def job_hosts(env: Mapping[str, str]) -> list[str]:
+    """The job's hosts in order, from PBS's node file or Slurm's node list (empty if neither is known)."""
+    nodefile = env.get("PBS_NODEFILE")
+    if nodefile and Path(nodefile).is_file():
+        hosts = [line.strip() for line in Path(nodefile).read_text().splitlines() if line.strip()]
+        return list(dict.fromkeys(hosts))  # PBS repeats a host once per slot
+    nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST")
+    return expand_nodelist(nodelist) if nodelist else []
+
+
+def job_port(env: Mapping[str, str]) -> int:
+    """``MASTER_PORT`` if set, else a port every rank derives alike from the job's id, else 29500."""
+    if "MASTER_PORT" in env:
+        return _int(env, "MASTER_PORT")
+    job = "/".join(env[name] for name in JOB_ID_VARIABLES if name in env)
+    return PORT_BASE + zlib.crc32(job.encode()) % PORT_SPAN if job else DEFAULT_PORT
+
+
+def rendezvous(env: Mapping[str, str], ranks: Ranks) -> tuple[str | None, int]:
+    """(host, port) where rank 0 waits for the others; host None when the environment cannot tell.
+
+    ``MASTER_ADDR`` wins; a job on one host meets on ``127.0.0.1``; otherwise
+    rank 0 is on the first host of the job's host list (launchers place ranks
+    in host order).
+    """
+    port = job_port(env)
+    if "MASTER_ADDR" in env:
+        return env["MASTER_ADDR"], port
+    if ranks.world_size == ranks.local_world_size:
+        return "127.0.0.1", port
+    hosts = job_hosts(env)
+    return (hosts[0] if hosts else None), port
+
+
+def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
+    """The variables ``torch.distributed``'s ``env://`` start-up reads, as torchrun would set them."""
+    return {"RANK": str(ranks.rank), "WORLD_SIZE": str(ranks.world_size), "LOCAL_RANK": str(ranks.local_rank),
+            "LOCAL_WORLD_SIZE": str(ranks.local_world_size), "MASTER_ADDR": host, "MASTER_PORT": str(port)}
+
+
+def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
+    """Where rank 0 waits: :func:`rendezvous`, else (several hosts, MPI) rank 0's name sent by mpi4py.
+
+    A world of one meets on a free local port. Raises ValueError, naming the
+    fix, when nothing can tell which host rank 0 is on.
+    """
+    if ranks.launcher == "none":
+        return "127.0.0.1", free_port()
+    host, port = rendezvous(env, ranks)
+    if ranks.launcher in MPI_LAUNCHERS and "MASTER_ADDR" not in env and ranks.world_size > ranks.local_world_size:
+        host, port = rendezvous_over_mpi(ranks) or (host, port)  # MPI itself knows where rank 0 runs
+    if host is None:
+        raise ValueError(f"{ranks.launcher}: cannot tell which host rank 0 is on (no PBS_NODEFILE or Slurm node "
+                         "list); set MASTER_ADDR and MASTER_PORT for every rank, or install mpi4py")
+    return host, port
+
+
+def free_port() -> int:
+    """A TCP port free on this host right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rendezvous_over_mpi(ranks: Ranks) -> tuple[str, int] | None:
+    """Rank 0's host name and a free port there, sent to every rank by mpi4py; None without mpi4py."""
+    try:
+        from mpi4py import MPI  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    found = None
+    if ranks.rank == 0:
+        with socket.socket() as s:
+            s.bind(("", 0))
+            found = (socket.gethostname(), s.getsockname()[1])
+    return MPI.COMM_WORLD.bcast(found, root=0)
+
+
+def real_ezpz():
+    """The real ezpz toolkit (from its git repository) if importable, else None; PyPI's namesake is ignored."""
+    try:
+        import ezpz  # type: ignore[import-not-found]
+    except Exception:
+        return None
+    return ezpz if callable(getattr(ezpz, "setup_torch", None)) and callable(getattr(ezpz, "get_local_rank", None)) else None

@@ -1,0 +1,32 @@
+"""The chapters' device setting (mnist_lessons.training.devices)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnist_lessons.training.devices import DEVICE_ENV, chapter_device
+
+
+def test_chapters_run_on_the_cpu_unless_asked():
+    assert chapter_device({}) == torch.device("cpu")
+    assert chapter_device({DEVICE_ENV: " CPU "}) == torch.device("cpu")
+
+
+def test_auto_takes_the_best_device_found(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert chapter_device({DEVICE_ENV: "auto"}) == torch.device("cuda")
+
+
+def test_a_missing_accelerator_is_an_error_naming_the_setting(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=f"{DEVICE_ENV}='cuda'.*not available"):
+        chapter_device({DEVICE_ENV: "cuda"})
+    with pytest.raises(ValueError, match="not a device name"):
+        chapter_device({DEVICE_ENV: "gpu"})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_is_used_when_present():
+    device = chapter_device({DEVICE_ENV: "cuda"})
+    assert torch.ones(2, device=device).sum().item() == 2.0
