@@ -366,6 +366,23 @@ def run_axe(chrome, script: str) -> list[dict] | str:
     return chrome.execute_async_script(AXE_RUN)
 
 
+#: How each content image is shown: its computed background and filter.
+IMAGE_LOOK = """
+return Array.from(document.querySelectorAll("article img, main img")).map(img => {
+  const style = getComputedStyle(img);
+  return {src: img.getAttribute("src"), background: style.backgroundColor, filter: style.filter};
+});
+"""
+
+
+#: Code and text outputs in cells that scroll sideways at the window's width.
+WIDE_PRE = """
+return Array.from(document.querySelectorAll("div.cell_input pre, div.cell_output pre"))
+  .filter(pre => pre.scrollWidth > pre.clientWidth)
+  .map(pre => pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100));
+"""
+
+
 @dataclass
 class Visit:
     """What one page did in the browser."""
@@ -380,6 +397,8 @@ class Visit:
     background: dict[str, float] = field(default_factory=dict)
     screenshots: dict[str, Path] = field(default_factory=dict)
     axe: dict[str, list[dict] | str] = field(default_factory=dict)
+    image_look: dict[str, list[dict]] = field(default_factory=dict)
+    wide_pre: list[str] = field(default_factory=list)
 
 
 def drain_logs(chrome) -> tuple[list[dict], list[dict]]:
@@ -452,6 +471,7 @@ def visits(site, driver, axe_script):
         if page not in done:
             visit = load(driver, site.url(page))
             visit.page = page
+            visit.wide_pre = driver.execute_script(WIDE_PRE)
             stem = page.replace("/", "__")
             for mode in ("light", "dark"):
                 driver.execute_script(SET_THEME, mode)
@@ -459,6 +479,7 @@ def visits(site, driver, axe_script):
                 visit.background[mode] = driver.execute_script(BACKGROUND)
                 visit.screenshots[mode] = SHOTS / f"{stem}-{mode}.png"
                 screenshot(driver, visit.screenshots[mode])
+                visit.image_look[mode] = driver.execute_script(IMAGE_LOOK)
                 if axe_source:
                     visit.axe[mode] = run_axe(driver, axe_source)
             driver.execute_script(SET_THEME, "light")
@@ -618,6 +639,22 @@ def test_training_logs_fit_the_page_width(site, driver):
     assert not wide, f"{LOG_PAGE} at {LOG_WIDTH} px: log output scrolls sideways:\n" + "\n".join(
         f"<{b['tag'].lower()} class={b['cls']!r}> {b['scroll']} > {b['client']} px: {b['text']}" for b in wide
     )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_and_outputs_wrap_instead_of_scrolling(visits, page):
+    wide = visits(page).wide_pre
+    assert not wide, f"{page}: code or output blocks scroll sideways at 1280 px; longest lines: {wide}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_sit_on_white_in_dark_mode(visits, page):
+    """Figure text is dark grey for a white background (style.py): dark mode must show each image on white, undimmed."""
+    looks = visits(page).image_look["dark"]
+    if not looks:
+        pytest.skip(f"{page} has no images")
+    wrong = [i for i in looks if i["background"] != "rgb(255, 255, 255)" or i["filter"] != "none"]
+    assert not wrong, f"{page}: images not on a plain white card in dark mode: {wrong[:5]}"
 
 
 def test_search_finds_the_linear_model_chapter(site, driver):
