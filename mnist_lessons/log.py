@@ -1,13 +1,16 @@
 """Log lines in the lesson's shape, coloured by rich.
 
-Every line looks like ``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops] message``:
+On the command line every line looks like
+``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops] message``:
 time with microseconds, the level's first letter, then where the call came
-from. The lesson used the ezpz toolkit's ``get_logger``; when the real ezpz
-(installed from its git repository, not PyPI) is importable we hand over to
-it, otherwise a small rich handler prints the same shape, coloured: to
-stderr in terminals, to stdout in notebooks (a built page keeps the colours).
-Only the loggers we hand out are configured: the root logger and other
-libraries' loggers are left exactly as they were.
+from. In a notebook (and so on the built pages) that 70-character prefix would
+push the numbers off screen, so a line there is just ``[I] message``. The
+lesson used the ezpz toolkit's ``get_logger``; when the real ezpz (installed
+from its git repository, not PyPI) is importable we hand over to it, otherwise
+a small rich handler prints these lines, coloured: to stderr in terminals, to
+stdout in notebooks (a built page keeps the colours). Only the loggers we hand
+out are configured: the root logger and other libraries' loggers are left
+exactly as they were.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ from rich.console import Console
 from rich.text import Text
 
 LINE_FORMAT = "[%(asctime)s][%(levelname_short)s][%(filename)s:%(lineno)d:%(name)s] %(message)s"
+#: The short line for notebooks: the message starts where the reader looks.
+NOTEBOOK_FORMAT = "[%(levelname_short)s] %(message)s"
 PACKAGE_LOGGER = "mnist_lessons"
 _LEVEL_STYLES = {"D": "dim", "I": "green", "W": "yellow", "E": "bold red", "C": "bold red"}
 
 
 class LessonFormatter(logging.Formatter):
-    """Format records as ``[time][L][file:line:name] message``."""
+    """Format records as ``[time][L][file:line:name] message`` (or another format using ``levelname_short``)."""
 
-    def __init__(self) -> None:
-        super().__init__(LINE_FORMAT)
+    def __init__(self, fmt: str = LINE_FORMAT) -> None:
+        super().__init__(fmt)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return datetime.fromtimestamp(record.created).strftime("%Y-%m-%d %H:%M:%S,%f")
@@ -39,18 +44,35 @@ class LessonFormatter(logging.Formatter):
         return super().format(record)
 
 
-class RichLineHandler(logging.Handler):
-    """Print formatted lines through a rich console, colouring each part."""
+def running_in_notebook() -> bool:
+    """True inside a Jupyter kernel (also Colab), as rich detects it."""
+    return Console().is_jupyter
 
-    def __init__(self, console: Console | None = None) -> None:
+
+class RichLineHandler(logging.Handler):
+    """Print formatted lines through a rich console, colouring each part.
+
+    ``notebook`` picks the short line and stdout; left ``None`` it is
+    detected at the first line logged.
+    """
+
+    def __init__(self, console: Console | None = None, notebook: bool | None = None) -> None:
         super().__init__()
         self.setFormatter(LessonFormatter())
+        self.notebook_formatter = LessonFormatter(NOTEBOOK_FORMAT)
         self._console = console
+        self._notebook = notebook
+
+    @property
+    def notebook(self) -> bool:
+        if self._notebook is None:
+            self._notebook = running_in_notebook()
+        return self._notebook
 
     @property
     def console(self) -> Console:
         if self._console is None:  # created lazily, once we know where we run
-            if Console().is_jupyter:
+            if self.notebook:
                 # In a notebook: ANSI colours on stdout, so consecutive lines
                 # form one text output (rich's HTML would make one box per line).
                 self._console = Console(
@@ -62,23 +84,26 @@ class RichLineHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
+            line = self.notebook_formatter.format(record) if self.notebook else self.format(record)
             self.console.print(self.colour(line, record.levelname[:1]))
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)
 
     @staticmethod
     def colour(line: str, level: str) -> Text:
-        """Return ``line`` as rich text: grey time, coloured level, blue origin."""
+        """Return ``line`` as rich text: grey time, coloured level, blue origin (those present)."""
         text = Text(line)
-        head_end = line.find("] ", line.find("][", line.find("][") + 1)) + 1
-        parts = line[:head_end].split("][")
-        if len(parts) == 3:
-            time_end = len(parts[0]) + 1
-            level_end = time_end + 2 + len(parts[1])
-            text.stylize("dim", 0, time_end)
-            text.stylize(_LEVEL_STYLES.get(level, ""), time_end, level_end)
-            text.stylize("cyan", level_end, head_end)
+        groups = []  # the [...] groups the line starts with, back to back
+        start = 0
+        while len(groups) < 3 and line.startswith("[", start) and (end := line.find("]", start)) > 0:
+            groups.append((start, end + 1))
+            start = end + 1
+        level_style = _LEVEL_STYLES.get(level, "")
+        if len(groups) == 3:  # [time][L][origin]
+            for (a, b), style in zip(groups, ("dim", level_style, "cyan")):
+                text.stylize(style, a, b)
+        elif groups and line[groups[0][0] : groups[0][1]] == f"[{level}]":  # [L] message
+            text.stylize(level_style, *groups[0])
         return text
 
 
@@ -110,6 +135,8 @@ def get_logger(name: str = PACKAGE_LOGGER, level: int = logging.INFO) -> logging
     >>> log = get_logger("mnist_lessons.demo")
     >>> log.info("hello")  # doctest: +SKIP
     [2026-01-31 12:00:00,123456][I][<stdin>:1:mnist_lessons.demo] hello
+
+    In a notebook the same call prints ``[I] hello``.
     """
     ezpz_get_logger = _real_ezpz_get_logger()
     if ezpz_get_logger is not None:

@@ -1,6 +1,10 @@
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -58,3 +62,51 @@ def test_colour_marks_level_and_origin_without_changing_text():
     assert text.plain == line
     styled = {str(span.style) for span in text.spans}
     assert {"dim", "yellow", "cyan"} <= styled
+
+
+def test_notebook_line_is_the_level_and_the_message():
+    handler = RichLineHandler(console=Console(file=io.StringIO(), width=500, color_system=None), notebook=True)
+    record = logging.LogRecord("mnist_lessons.train", logging.INFO, "/a/train.py", 171, "epoch %d: loss %.3f", (0, 0.5), None)
+    handler.emit(record)
+    assert handler.console.file.getvalue() == "[I] epoch 0: loss 0.500\n"
+
+
+def test_notebook_line_colours_only_the_level():
+    text = RichLineHandler.colour("[W] [not a prefix] careful", "W")
+    assert text.plain == "[W] [not a prefix] careful"
+    assert [(span.start, span.end, str(span.style)) for span in text.spans] == [(0, 3, "yellow")]
+
+
+# Logs once through get_logger in a fresh interpreter; FAKE_KERNEL makes rich see a Jupyter kernel.
+LOG_ONCE = """
+import builtins, os
+if os.environ.get("FAKE_KERNEL"):
+    ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
+    builtins.get_ipython = lambda: ZMQInteractiveShell()
+from mnist_lessons.log import get_logger
+get_logger("mnist_lessons.train").info("epoch %d: train loss %.3f", 3, 0.25)
+"""
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run_logging(**env: str) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "80", **env}
+    return subprocess.run([sys.executable, "-c", LOG_ONCE], env=environment, capture_output=True, text=True, check=True)
+
+
+def test_in_a_notebook_the_message_comes_first_on_stdout():
+    done = run_logging(FAKE_KERNEL="1")
+    assert ANSI.sub("", done.stdout) == "[I] epoch 3: train loss 0.250\n"
+    assert "\x1b[32m[I]" in done.stdout  # coloured for the built page
+    assert done.stderr == ""
+
+
+def test_on_the_command_line_the_full_lesson_line_goes_to_stderr():
+    done = run_logging()
+    assert done.stdout == ""
+    line = ANSI.sub("", done.stderr).strip()
+    assert re.fullmatch(
+        r"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{6}\]\[I\]\[<string>:\d+:mnist_lessons\.train\] epoch 3: train loss 0\.250",
+        line,
+    ), line

@@ -9,7 +9,12 @@ alt text; and no request anywhere but 127.0.0.1 (or data:, blob:, about:), so
 the site works offline. The search page must find the linear-model chapter,
 and every internal link (and anchor) must resolve. Each page is screenshotted
 in light and dark mode into ``artifacts/screenshots/``, and the counts go to
-``artifacts/site-report.json``.
+``artifacts/site-report.json``. In both colour modes axe-core (staged from npm
+by ``tests/stage_axe.py``) checks every page against WCAG 2.x A and AA: any
+critical or serious violation fails; the moderate and minor ones are summed
+up in ``artifacts/accessibility.json`` and printed with the report. At
+1280 px the Learning chapter's training logs must fit their boxes (no
+sideways scrolling).
 
 Without Chromium and chromedriver, or without a built site, these tests skip
 with the reason, unless ``MNIST_LESSONS_REQUIRE_BROWSER=1`` (CI), where they
@@ -60,6 +65,12 @@ MAX_SHOT_HEIGHT = 16000
 RAW_MATH = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]*\\[A-Za-z]+[^$\n]*\$")
 
 REPORT: Counter = Counter()
+#: axe-core findings: (mode, impact, rule) -> elements, over all pages.
+AXE_FINDINGS: Counter = Counter()
+#: Impacts that fail a page; the others are reported.
+AXE_FAILING = ("critical", "serious")
+#: The page width at which training logs must fit without scrolling sideways.
+LOG_PAGE, LOG_WIDTH = "book/learning", 1280
 
 
 def unavailable(reason: str):
@@ -232,7 +243,7 @@ def driver(site):
         shutil.rmtree(profile, ignore_errors=True)
         unavailable(f"Chromium would not start: {' '.join(str(err).split())[:300]}")
     chrome.set_page_load_timeout(90)
-    chrome.set_script_timeout(60)
+    chrome.set_script_timeout(120)  # axe-core on the longest chapters
     chrome.get("about:blank")  # let the start-up tab's own requests finish, then drop them
     time.sleep(1)
     drain_logs(chrome)
@@ -252,6 +263,14 @@ def write_report(request) -> None:
     (ARTIFACTS / "site-report.json").write_text(json.dumps(report, indent=2) + "\n")
     line = ", ".join(f"{k} {v}" for k, v in report.items() if isinstance(v, int))
     message = f"\nsite report ({ARTIFACTS / 'site-report.json'}): {line}"
+    if AXE_FINDINGS:
+        findings = [
+            {"mode": mode, "impact": impact, "rule": rule, "elements": n}
+            for (mode, impact, rule), n in sorted(AXE_FINDINGS.items())
+        ]
+        (ARTIFACTS / "accessibility.json").write_text(json.dumps(findings, indent=2) + "\n")
+        message += f"\naxe-core findings ({ARTIFACTS / 'accessibility.json'}), elements over all pages:"
+        message += "".join(f"\n  {f['mode']:5} {f['impact']:8} {f['rule']}: {f['elements']}" for f in findings)
     capture = request.config.pluginmanager.getplugin("capturemanager")
     if capture is None:
         print(message)
@@ -318,6 +337,52 @@ return (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
 """
 
 
+@pytest.fixture(scope="session")
+def axe_script() -> tuple[str | None, str]:
+    """axe-core's source, or None and why it could not be staged."""
+    from stage_axe import StageError, stage
+
+    try:
+        return stage().read_text(encoding="utf-8"), ""
+    except StageError as err:
+        return None, str(err)
+
+
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]})  // every rule but the experimental ones
+  .then(r => done(r.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html.slice(0, 160),
+                              summary: (n.failureSummary || "").split("\\n").slice(1, 3).join(" ")})),
+  }))), e => done("axe failed: " + e));
+"""
+
+
+def run_axe(chrome, script: str) -> list[dict] | str:
+    """axe-core's violations on the current page (or why it could not run)."""
+    if not chrome.execute_script("return !!window.axe"):
+        chrome.execute_script(script)
+    return chrome.execute_async_script(AXE_RUN)
+
+
+#: How each content image is shown: its computed background and filter.
+IMAGE_LOOK = """
+return Array.from(document.querySelectorAll("article img, main img")).map(img => {
+  const style = getComputedStyle(img);
+  return {src: img.getAttribute("src"), background: style.backgroundColor, filter: style.filter};
+});
+"""
+
+
+#: Code and text outputs in cells that scroll sideways at the window's width.
+WIDE_PRE = """
+return Array.from(document.querySelectorAll("div.cell_input pre, div.cell_output pre"))
+  .filter(pre => pre.scrollWidth > pre.clientWidth)
+  .map(pre => pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100));
+"""
+
+
 @dataclass
 class Visit:
     """What one page did in the browser."""
@@ -331,6 +396,9 @@ class Visit:
     failed_requests: list[str] = field(default_factory=list)
     background: dict[str, float] = field(default_factory=dict)
     screenshots: dict[str, Path] = field(default_factory=dict)
+    axe: dict[str, list[dict] | str] = field(default_factory=dict)
+    image_look: dict[str, list[dict]] = field(default_factory=dict)
+    wide_pre: list[str] = field(default_factory=list)
 
 
 def drain_logs(chrome) -> tuple[list[dict], list[dict]]:
@@ -394,14 +462,16 @@ def finish(chrome, visit: Visit) -> Visit:
 
 
 @pytest.fixture(scope="session")
-def visits(site, driver):
+def visits(site, driver, axe_script):
     """Each TOC page, visited once (lazily) and shared by the tests below."""
+    axe_source = axe_script[0]
     done: dict[str, Visit] = {}
 
     def get(page: str) -> Visit:
         if page not in done:
             visit = load(driver, site.url(page))
             visit.page = page
+            visit.wide_pre = driver.execute_script(WIDE_PRE)
             stem = page.replace("/", "__")
             for mode in ("light", "dark"):
                 driver.execute_script(SET_THEME, mode)
@@ -409,6 +479,9 @@ def visits(site, driver):
                 visit.background[mode] = driver.execute_script(BACKGROUND)
                 visit.screenshots[mode] = SHOTS / f"{stem}-{mode}.png"
                 screenshot(driver, visit.screenshots[mode])
+                visit.image_look[mode] = driver.execute_script(IMAGE_LOOK)
+                if axe_source:
+                    visit.axe[mode] = run_axe(driver, axe_source)
             driver.execute_script(SET_THEME, "light")
             done[page] = finish(driver, visit)
             REPORT["pages_visited"] += 1
@@ -516,6 +589,72 @@ def test_screenshots_light_and_dark(visits, page):
     )
     for path in visit.screenshots.values():
         assert path.stat().st_size > 1000, f"{path} is empty"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_accessibility_light_and_dark(visits, axe_script, page):
+    """axe-core in both colour modes: no critical or serious violation; the rest is reported."""
+    if axe_script[0] is None:
+        unavailable(axe_script[1])
+    failing = []
+    for mode, violations in visits(page).axe.items():
+        assert not isinstance(violations, str), f"{page} ({mode}): {violations}"
+        for v in violations:
+            AXE_FINDINGS[(mode, v["impact"], v["id"])] += len(v["nodes"])
+            if v["impact"] in AXE_FAILING:
+                examples = "; ".join(f"{n['target']} ({n['summary']})" for n in v["nodes"][:3])
+                failing.append(f"{mode}: {v['impact']} {v['id']} on {len(v['nodes'])} elements ({v['help']}): {examples}")
+    REPORT["axe_checks"] += len(visits(page).axe)
+    assert len(visits(page).axe) == 2, f"{page}: axe ran in {sorted(visits(page).axe)}, not light and dark"
+    assert not failing, f"{page}: accessibility violations:\n" + "\n".join(failing)
+
+
+#: Each training-log output block's width and the width it scrolls to, at LOG_WIDTH.
+LOG_OVERFLOW = """
+return Array.from(document.querySelectorAll("div.cell_output .output"))
+  .filter(out => /\\[[IWE]\\]/.test(out.textContent))
+  .flatMap(out => [out, ...out.querySelectorAll("div.highlight, pre")])
+  .map(el => ({tag: el.tagName, cls: el.className, client: el.clientWidth, scroll: el.scrollWidth,
+               text: el.textContent.trim().split("\\n")[0].slice(0, 80)}));
+"""
+
+
+def test_training_logs_fit_the_page_width(site, driver):
+    """At 1280 px the Learning chapter's log lines wrap inside their box: no sideways scrolling."""
+    if LOG_PAGE not in PAGES:
+        pytest.skip(f"{TOC.name} does not list {LOG_PAGE}")
+    before = driver.get_window_size()
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": LOG_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        finish(driver, load(driver, site.url(LOG_PAGE)))
+        assert driver.execute_script("return window.innerWidth") == LOG_WIDTH
+        blocks = driver.execute_script(LOG_OVERFLOW)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.set_window_size(before["width"], before["height"])
+    assert blocks, f"{LOG_PAGE}: no training log output (lines with [I], [W] or [E]) found"
+    wide = [b for b in blocks if b["scroll"] > b["client"]]
+    REPORT["log_blocks_checked"] = len(blocks)
+    assert not wide, f"{LOG_PAGE} at {LOG_WIDTH} px: log output scrolls sideways:\n" + "\n".join(
+        f"<{b['tag'].lower()} class={b['cls']!r}> {b['scroll']} > {b['client']} px: {b['text']}" for b in wide
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_and_outputs_wrap_instead_of_scrolling(visits, page):
+    wide = visits(page).wide_pre
+    assert not wide, f"{page}: code or output blocks scroll sideways at 1280 px; longest lines: {wide}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_sit_on_white_in_dark_mode(visits, page):
+    """Figure text is dark grey for a white background (style.py): dark mode must show each image on white, undimmed."""
+    looks = visits(page).image_look["dark"]
+    if not looks:
+        pytest.skip(f"{page} has no images")
+    wrong = [i for i in looks if i["background"] != "rgb(255, 255, 255)" or i["filter"] != "none"]
+    assert not wrong, f"{page}: images not on a plain white card in dark mode: {wrong[:5]}"
 
 
 def test_search_finds_the_linear_model_chapter(site, driver):

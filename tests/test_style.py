@@ -89,25 +89,77 @@ def test_fonts_resolve_to_ibm_plex_without_warnings(caplog):
     assert not caplog.records
 
 
-def test_legible_on_light_and_dark_pages():
+TEXT_KEYS = ("text.color", "axes.titlecolor", "axes.labelcolor", "xtick.labelcolor", "ytick.labelcolor", "legend.labelcolor")
+#: Page backgrounds of the book's theme (pydata-sphinx-theme --pst-color-background).
+LIGHT_PAGE, DARK_PAGE = "#ffffff", "#14181e"
+FIGURES_CSS = ROOT / "book" / "_static" / "figures.css"
+
+
+def luminance(color) -> float:
+    """WCAG 2 relative luminance."""
+    channels = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(color)]
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def contrast(a, b) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def dark_mode_card() -> str:
+    """The background figures.css gives images in dark mode."""
+    import re
+
+    rule = re.search(r'html\[data-theme="dark"\] \.bd-content img \{([^}]*)\}', FIGURES_CSS.read_text())
+    assert rule, f"{FIGURES_CSS} has no dark-mode rule for images"
+    background = re.search(r"background(?:-color)?:\s*(#[0-9a-fA-F]{6})", rule.group(1))
+    assert background, f"the dark-mode image rule in {FIGURES_CSS} sets no background colour"
+    return background.group(1)
+
+
+def test_contrast_helper_matches_wcag():
+    assert contrast("black", "white") == pytest.approx(21.0)
+    assert contrast("#838383", "white") == pytest.approx(3.8, abs=0.05)  # ambivalent's grey: too light
+
+
+def test_no_single_grey_reads_on_both_pages():
+    # Why figures need their own background: every grey fails 4.5:1 on white or on the dark page.
+    greys = [f"#{v:02x}{v:02x}{v:02x}" for v in range(256)]
+    assert not [g for g in greys if contrast(g, LIGHT_PAGE) >= 4.5 and contrast(g, DARK_PAGE) >= 4.5]
+
+
+def test_figure_text_meets_wcag_aa_on_every_background_it_is_shown_on():
     use_style()
     rc = matplotlib.rcParams
-
-    def luminance(color: str) -> float:
-        channels = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(color)]
-        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
-
-    def contrast(a: str, b: str) -> float:
-        high, low = sorted((luminance(a), luminance(b)), reverse=True)
-        return (high + 0.05) / (low + 0.05)
-
-    for key in ("text.color", "axes.labelcolor", "xtick.labelcolor", "ytick.labelcolor", "legend.labelcolor"):
-        for page in ("white", "#1e1e1e"):
-            assert contrast(rc[key], page) >= 3.5, (key, page)
-    assert rc["savefig.transparent"] is True
-    for key in ("figure.facecolor", "axes.facecolor", "savefig.facecolor"):
-        assert rc[key] == "none", key
+    # A figure is drawn and saved on an opaque background ...
+    assert rc["savefig.transparent"] is False
+    figure_background = rc["savefig.facecolor"]
+    assert to_rgb(rc["figure.facecolor"]) == to_rgb(figure_background)
+    # ... and shown on the light page, or on figures.css's card in dark mode.
+    backgrounds = {"figure": figure_background, "light page": LIGHT_PAGE, "dark-mode card": dark_mode_card()}
+    for key in TEXT_KEYS:
+        for where, background in backgrounds.items():
+            ratio = contrast(rc[key], background)
+            assert ratio >= 4.5, f"{key} {rc[key]} on the {where} {background}: {ratio:.2f}:1 < 4.5:1"
     assert rc["figure.figsize"] == pytest.approx([8.0, 5.0])
+
+
+def test_saved_figure_is_opaque_with_readable_text(tmp_path):
+    """Draw and save a real figure: its background pixels are white and its text pixels dark."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    use_style()
+    fig = Figure(figsize=(2, 1), dpi=100)
+    fig.text(0.05, 0.2, "MW", fontsize=40, weight="bold")  # stems wide enough to hold pure text colour
+    fig.savefig(tmp_path / "f.png")
+    pixels = imread(tmp_path / "f.png")
+    assert pixels.shape[2] == 4 and np.all(pixels[..., 3] == 1.0), "the saved figure has transparent pixels"
+    corner = pixels[1, -2, :3]
+    darkest = pixels[..., :3].sum(axis=2).min() / 3
+    assert np.allclose(corner, 1.0)
+    assert contrast((darkest,) * 3, tuple(corner)) >= 4.5
 
 
 def test_use_style_is_repeatable():
