@@ -14,9 +14,11 @@ find the repository's ``data/`` folder, which ``make book`` fills.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 import nbformat
+from jupyter_cache import get_cache
 from notebook_links import colab_link, jupyterhub_link, reader_notebook
 from sphinx.util import logging
 
@@ -28,14 +30,31 @@ def _theme_option(app, key: str, default=None):
     return (app.config.html_theme_options or {}).get(key, default)
 
 
+def executed_notebook(app, pagename: str) -> nbformat.NotebookNode | None:
+    """The executed notebook of ``pagename``, with its outputs; None if it was not executed.
+
+    When outputs come from the execution cache, MyST-NB's copy in
+    ``jupyter_execute`` has none, so they are taken from the cache.
+    """
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not path.exists():
+        return None
+    nb = nbformat.read(path, as_version=4)
+    config = app.env.mystnb_config
+    if config.execution_mode == "cache" and config.execution_cache_path:
+        with suppress(KeyError):
+            _, nb = get_cache(config.execution_cache_path).merge_match_into_notebook(nb)
+    return nb
+
+
 def write_reader_notebook(app, pagename: str) -> bool:
     """Write the cleaned notebook of ``pagename`` into ``_sources``; False if none was executed."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if not executed.exists():
+    executed = executed_notebook(app, pagename)
+    if executed is None:
         return False
     repo_url = _theme_option(app, "repository_url", "")
     try:
-        nb = reader_notebook(nbformat.read(executed, as_version=4), repo_url, _theme_option(app, "repository_branch", "main"))
+        nb = reader_notebook(executed, repo_url, _theme_option(app, "repository_branch", "main"))
     except ValueError as error:
         LOGGER.warning(f"download of {pagename}: {error}", location=pagename)
         return False
