@@ -291,3 +291,32 @@ def test_downloaded_chapters_run_outside_the_repository(built, tmp_path_factory,
         assert install.outputs == [], f"{page}: the install cell did something: {install.outputs}"
         where = Path(nb.cells[-1].outputs[0]["text"].strip())
         assert target in where.parents, f"{page} imported mnist_lessons from {where}, not the wheel in {target}"
+
+
+# --- the welcome page: chapters timed by the build, credits -------------------------------
+
+
+def test_welcome_lists_every_chapter_with_its_run_time(built):
+    welcome = (built / f"{PAGES[0]}.html").read_text(encoding="utf-8")
+    table = welcome[welcome.index("Time to run"):]
+    table = table[: table.index("</table>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+        link = re.search(r'href="([^"#]+)', row)
+        if link:
+            cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            rows[Path(link.group(1)).stem] = cells
+    assert list(rows) == [Path(page).name for page in PAGES[1:]], "the chapter table does not follow _toc.yml"
+    for page in (p for p in CHAPTERS if p != PAGES[0]):
+        _, took, when = rows[Path(page).name]
+        assert re.fullmatch(r"\d+ s|under 1 s", took), f"{page}: no run time ({took!r})"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when), f"{page}: no date ({when!r})"
+
+
+def test_welcome_credits_the_original_lesson(built):
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (built / f"{PAGES[0]}.html").read_text("utf-8"))))
+    assert "Intro to NNs: MNIST" in text and "ALCF 2025 Intro to HPC Bootcamp" in text
+    for author in ("Sam Foreman", "Marieme Ngom", "Huihuo Zheng", "Bethany Lusch", "Taylor Childers", "Asad Khan",
+                   "Prasanna Balaprakash", "Corey Adams", "Kyle Felker", "Tanwi Mallick"):
+        assert author in text, f"{author} is not credited"
+    assert "https://github.com/saforem2/intro-hpc-bootcamp-2025" in hrefs((built / f"{PAGES[0]}.html").read_text("utf-8"))
