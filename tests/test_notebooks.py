@@ -97,8 +97,8 @@ def test_install_cell_comes_first_once_and_explained():
     again = reader_notebook(nb, REPO_URL, BRANCH)
     for cleaned in (nb, again):
         kinds = [(c.cell_type, bool(c.metadata.get(ADDED))) for c in cleaned.cells]
-        assert kinds == [("markdown", False), ("markdown", True), ("code", True), ("code", False)]
-        assert REPO_URL in cleaned.cells[1].source and "MNIST_DATA_DIR" in cleaned.cells[1].source
+        assert kinds == [("markdown", True), ("code", True), ("markdown", False), ("code", False)]
+        assert REPO_URL in cleaned.cells[0].source and "MNIST_DATA_DIR" in cleaned.cells[0].source
     nbformat.validate(again)
 
 

@@ -127,7 +127,7 @@ def reader_notebook(executed: nbformat.NotebookNode, repo_url: str, branch: str)
     """The executed notebook as a reader should get it.
 
     Every output once; the cells the site removes (build checks) left out;
-    an explained install cell first. Raises ValueError if a left-out cell
+    an explained install cell first, before the title. Raises ValueError if a left-out cell
     defines a name a later cell uses (leaving it out would break the notebook).
     """
     nb = copy.deepcopy(executed)
@@ -151,12 +151,11 @@ def reader_notebook(executed: nbformat.NotebookNode, repo_url: str, branch: str)
                 dropped.pop(name, None)
             cell.outputs = _merge_streams(cell.get("outputs", []))
         kept.append(cell)
-    first_code = next((i for i, c in enumerate(kept) if c.cell_type == "code"), None)
-    if first_code is not None:
+    if any(c.cell_type == "code" for c in kept):
         note = nbformat.v4.new_markdown_cell(INSTALL_NOTE.format(repo_url=repo_url), id="install-note")
         code = nbformat.v4.new_code_cell(install_cell(pip_requirement(repo_url, branch)), id="install")
         for cell in (note, code):
             cell.metadata[ADDED] = True
-        kept[first_code:first_code] = [note, code]
+        kept[:0] = [note, code]
     nb.cells = kept
     return nb
