@@ -320,3 +320,39 @@ def test_welcome_credits_the_original_lesson(built):
                    "Prasanna Balaprakash", "Corey Adams", "Kyle Felker", "Tanwi Mallick"):
         assert author in text, f"{author} is not credited"
     assert "https://github.com/saforem2/intro-hpc-bootcamp-2025" in hrefs((built / f"{PAGES[0]}.html").read_text("utf-8"))
+
+
+# --- the Sphinx glue, on a fake page ------------------------------------------------------
+
+
+def test_buttons_point_at_the_clean_notebook_and_the_notebooks_branch(tmp_path):
+    from types import SimpleNamespace
+
+    import ipynb_download
+
+    outdir = tmp_path / "html"
+    executed = tmp_path / "jupyter_execute" / "book" / "ch.ipynb"
+    executed.parent.mkdir(parents=True)
+    nbformat.write(notebook(code("fit()", [stream("stdout", "a\nb\n"), stream("stdout", "b\n")])), executed)
+    options = {"repository_url": REPO_URL, "repository_branch": BRANCH, "launch_buttons": LAUNCH}
+    app = SimpleNamespace(
+        outdir=str(outdir), config=SimpleNamespace(html_theme_options=options, notebooks_branch="nb"),
+        env=SimpleNamespace(mystnb_config=SimpleNamespace(execution_mode="off", execution_cache_path="")),
+    )
+    # As the theme leaves them, minus the .ipynb entry (as if it stopped reading ipynb_source).
+    context = {"pathto": lambda *a: "../_sources", "header_buttons": [
+        {"type": "group", "label": "launch-buttons", "buttons": [
+            {"type": "link", "text": "JupyterHub", "url": "theme"}, {"type": "link", "text": "Colab", "url": "theme"}]},
+        {"type": "group", "label": "download-buttons", "buttons": [{"type": "link", "label": "download-source-button"}]},
+    ]}
+    ipynb_download.announce_ipynb(app, "book/ch", "page.html", context, None)
+    assert context["ipynb_source"] == "book/ch.ipynb"
+    ipynb_download.finish_buttons(app, "book/ch", "page.html", context, None)
+    launch, download = context["header_buttons"]
+    assert [b["url"] for b in launch["buttons"]] == [
+        jupyterhub_link(LAUNCH["jupyterhub_url"], REPO_URL, "nb", "book/ch.ipynb", LAUNCH["notebook_interface"]),
+        colab_link(LAUNCH["colab_url"], REPO_URL, "nb", "book/ch.ipynb")]
+    assert download["buttons"][0]["url"] == "../_sources/book/ch.ipynb"
+    written = nbformat.read(outdir / "_sources" / "book" / "ch.ipynb", as_version=4)
+    assert [o["text"] for o in written.cells[-1].outputs] == ["a\nb\n"]  # merged in place by MyST-NB
+    assert not list((outdir / "_sources" / "book").glob("*.partial"))
