@@ -65,7 +65,7 @@ def stage(dest: Path = DEST) -> Path:
     """Return the path of a checked ``axe.min.js``, fetching it with npm if needed."""
     if staged(dest):
         return dest
-    from mnist_lessons.fetch import SourceError, npm_pack
+    from mnist_lessons.data.fetch import SourceError, npm_pack
 
     with tempfile.TemporaryDirectory() as work:
         try:

@@ -1,9 +1,10 @@
-"""Build-time glue for the book: .ipynb downloads and the data location.
+"""Build-time glue for the book: reader-ready .ipynb downloads, launch links, data location.
 
-sphinx-book-theme only copies the executed notebook of a MyST-markdown page
-next to its sources when a launch service (Binder, Colab, ...) is set up.
-This book has no launch service, so this small extension does the copy and
-tells the theme's download menu about it.
+For every executed chapter this extension writes ``_sources/<page>.ipynb``:
+the executed notebook cleaned for readers (see ``notebook_links``), makes
+sure the header's download menu offers it, and points the launch menu's
+JupyterHub and Colab entries at the same notebook on the ``notebooks_branch``
+branch of ``repository.url`` (the Pages workflow publishes it there).
 
 Chapters execute with the book/ folder as their working directory; setting
 ``MNIST_DATA_DIR`` (unless the reader already set it) makes every chapter
@@ -13,24 +14,103 @@ find the repository's ``data/`` folder, which ``make book`` fills.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
-from shutil import copy2
+
+import nbformat
+from jupyter_cache import get_cache
+from notebook_links import colab_link, jupyterhub_link, reader_notebook
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+IPYNB_LABEL = "download-notebook-button"
 
 
-def add_ipynb_source(app, pagename, templatename, context, doctree) -> None:
-    """Copy ``jupyter_execute/<page>.ipynb`` into ``_sources`` and link it."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if not executed.exists():
-        return
+def _theme_option(app, key: str, default=None):
+    return (app.config.html_theme_options or {}).get(key, default)
+
+
+def executed_notebook(app, pagename: str) -> nbformat.NotebookNode | None:
+    """The executed notebook of ``pagename``, with its outputs; None if it was not executed.
+
+    When outputs come from the execution cache, MyST-NB's copy in
+    ``jupyter_execute`` has none, so they are taken from the cache.
+    """
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not path.exists():
+        return None
+    nb = nbformat.read(path, as_version=4)
+    config = app.env.mystnb_config
+    if config.execution_mode == "cache" and config.execution_cache_path:
+        with suppress(KeyError):
+            _, nb = get_cache(config.execution_cache_path).merge_match_into_notebook(nb)
+    return nb
+
+
+def write_reader_notebook(app, pagename: str) -> bool:
+    """Write the cleaned notebook of ``pagename`` into ``_sources``; False if none was executed."""
+    executed = executed_notebook(app, pagename)
+    if executed is None:
+        return False
+    repo_url = _theme_option(app, "repository_url", "")
+    try:
+        nb = reader_notebook(executed, repo_url, _theme_option(app, "repository_branch", "main"))
+    except ValueError as error:
+        LOGGER.warning(f"download of {pagename}: {error}", location=pagename)
+        return False
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    copy2(executed, target)
-    context["ipynb_source"] = f"{pagename}.ipynb"
+    partial = target.with_suffix(".ipynb.partial")
+    nbformat.write(nb, partial)
+    partial.replace(target)
+    return True
+
+
+def announce_ipynb(app, pagename, templatename, context, doctree) -> None:
+    """Before the theme builds its buttons: tell it (``ipynb_source``) a notebook will exist."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if executed.exists():
+        context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def _groups(context) -> dict[str, dict]:
+    return {b.get("label"): b for b in context.get("header_buttons", []) if b.get("type") == "group"}
+
+
+def finish_buttons(app, pagename, templatename, context, doctree) -> None:
+    """After the theme: write the clean notebook over the theme's raw copy; fix the menus."""
+    if not write_reader_notebook(app, pagename):
+        return
+    notebook = f"{pagename}.ipynb"
+    groups = _groups(context)
+    download = groups.get("download-buttons")
+    if download is not None and not any(b.get("label") == IPYNB_LABEL for b in download["buttons"]):
+        # The theme no longer reads ``ipynb_source``: add the entry ourselves.
+        download["buttons"].insert(0, {
+            "type": "link", "url": f"{context['pathto']('_sources', 1)}/{notebook}", "text": ".ipynb",
+            "icon": "fas fa-code", "tooltip": "Download notebook file", "label": IPYNB_LABEL,
+        })
+    launch = groups.get("launch-buttons")
+    if launch is None:
+        return
+    options = _theme_option(app, "launch_buttons", {})
+    repo_url, branch = _theme_option(app, "repository_url", ""), app.config.notebooks_branch
+    links = {
+        "JupyterHub": lambda: jupyterhub_link(options["jupyterhub_url"], repo_url, branch, notebook,
+                                              options.get("notebook_interface", "classic")),
+        "Colab": lambda: colab_link(options["colab_url"], repo_url, branch, notebook),
+    }
+    for button in launch["buttons"]:
+        if button.get("text") in links:
+            button["url"] = links[button["text"]]()
 
 
 def setup(app):
     # Kernels inherit this process's environment.
     os.environ.setdefault("MNIST_DATA_DIR", str(Path(app.confdir) / "data"))
-    # Run before the theme builds its header buttons (default priority 500).
-    app.connect("html-page-context", add_ipynb_source, priority=400)
+    app.add_config_value("notebooks_branch", "notebooks", "html", types=[str])
+    app.connect("html-page-context", announce_ipynb, priority=400)
+    # The theme adds its launch and download buttons at priority 501 (and copies
+    # the raw executed notebook into _sources); this runs after it.
+    app.connect("html-page-context", finish_buttons, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
