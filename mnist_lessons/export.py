@@ -194,3 +194,40 @@ def forward(meta: dict, weights: np.ndarray, images: np.ndarray) -> np.ndarray:
     x = x.reshape(len(x), -1)
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
+    """The exported network as a PyTorch module (batch norm already folded into the convolutions).
+
+    Takes images of shape (N, 1, 28, 28) and returns the ten scores, so a
+    notebook can run the page's networks with PyTorch.
+    """
+    modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
+    flat = False
+
+    def tensor(span: list[int], shape: tuple[int, ...]) -> torch.Tensor:
+        return torch.from_numpy(weights[span[0] : span[0] + span[1]].copy()).reshape(shape)
+
+    for layer in meta["layers"]:
+        kind = layer["type"]
+        if kind == "linear":
+            if not flat:
+                modules.append(nn.Flatten())
+                flat = True
+            module = nn.Linear(layer["in"], layer["out"])
+            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"]))
+        elif kind == "conv":
+            k = layer["kernel"]
+            module = nn.Conv2d(layer["in"], layer["out"], k, padding=k // 2)
+            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"], k, k))
+        elif kind == "relu":
+            modules.append(nn.ReLU())
+            continue
+        elif kind == "maxpool":
+            modules.append(nn.MaxPool2d(layer["size"]))
+            continue
+        else:
+            raise ValueError(f"unknown layer type {kind!r}")
+        module.bias.data = tensor(layer["bias"], (layer["out"],))
+        modules.append(module)
+    return nn.Sequential(nn.Flatten(), *modules).eval()

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.export import EXPORT_ENV, export_network, forward, read_network
+from mnist_lessons.export import EXPORT_ENV, export_network, forward, read_network, to_torch
 from mnist_lessons.models import ConvClassifier, LinearClassifier, NonlinearClassifier
 
 
@@ -36,6 +36,9 @@ def test_exported_network_computes_what_torch_computes(tmp_path, model_class):
     with torch.no_grad():
         expected = torch.softmax(model(images), dim=1).double().numpy()
     assert np.abs(forward(meta, weights, images.numpy()) - expected).max() < 1e-5
+    with torch.no_grad():
+        rebuilt = torch.softmax(to_torch(meta, weights)(images), dim=1).double().numpy()
+    assert np.abs(rebuilt - expected).max() < 1e-5
     assert not list(tmp_path.glob(".*.tmp"))
 
 
