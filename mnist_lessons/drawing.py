@@ -96,8 +96,9 @@ def fit_and_centre(ink: np.ndarray) -> np.ndarray:
     ink = np.asarray(ink, dtype=np.float64)
     if ink.ndim != 2:
         raise ValueError(f"expected one grey image (height x width), got shape {ink.shape}")
-    if not np.isfinite(ink).all() or ink.min() < 0 or ink.max() > 1:
+    if not np.isfinite(ink).all() or ink.min() < -1e-6 or ink.max() > 1 + 1e-6:
         raise ValueError("ink values must lie in [0, 1] (divide 8-bit pixels by 255; ink bright, background 0)")
+    ink = np.clip(ink, 0.0, 1.0)  # rounding may leave 1 + 1e-16
     field = np.zeros((FIELD, FIELD))
     rows, cols = np.nonzero(ink > 0)
     if len(rows) == 0:
