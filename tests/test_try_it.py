@@ -144,9 +144,10 @@ def test_drawing_with_a_pen_gives_predictions(page):
     (drawn,) = state["strokes"]
     assert np.allclose(drawn, stroke, atol=1.0)  # the page recorded what was drawn, in its 280 x 280 grid
     shown = page.execute_script("return mnistTryIt.prepare(mnistTryIt.strokes(), 280, 280, 9);")
-    assert np.abs(np.array(shown) - prepare_strokes(drawn, 280, 280).reshape(-1)).max() < 1e-6
+    assert np.abs(np.array(shown) - prepare_strokes([drawn], 280, 280).reshape(-1)).max() < 1e-6
     REPORT["pen_stroke_answers"] = state["answers"]
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.execute_script("window.scrollTo(0, 0);")
     for mode in ("light", "dark"):
         page.execute_script(SET_THEME, mode)
         time.sleep(0.3)
