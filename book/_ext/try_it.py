@@ -10,8 +10,7 @@ URL, so no request leaves the site.
 The page itself is re-read on every build (and its front matter turns off
 the execution cache for it), so the validation accuracies it glues come from
 the files now in the folder, whichever chapters were executed this time or
-served from the cache. Sphinx reads changed chapters in name order, and
-``book/try-it`` sorts after the chapters that export.
+served from the cache. It is read last, after any chapter that exports.
 """
 
 from __future__ import annotations
@@ -37,7 +36,16 @@ def always_reread(app, env, added, changed, removed):
     return [TRY_IT_DOC] if TRY_IT_DOC in env.found_docs and TRY_IT_DOC not in added | changed else []
 
 
+def read_last(app, env, docnames: list[str]) -> None:
+    """Sphinx reads (and so executes) ``docnames`` in order: the page goes after the chapters."""
+    if TRY_IT_DOC in docnames:
+        docnames.remove(TRY_IT_DOC)
+        docnames.append(TRY_IT_DOC)
+
+
 def setup(app):
     app.connect("config-inited", set_export_folder, priority=410)
     app.connect("env-get-outdated", always_reread)
+    app.connect("env-before-read-docs", read_last)
+    # reading in parallel would execute the page alongside the chapters it needs
     return {"parallel_read_safe": False, "parallel_write_safe": True}
