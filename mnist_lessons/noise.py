@@ -39,8 +39,9 @@ NOISE_BAND_SIGMAS: float = 2.0
 #: Fewest seeds behind any comparison that names a winner.
 MIN_SEEDS: int = 3
 
-#: Per-run metrics a study can summarise: the columns of :class:`~mnist_lessons.train.History`.
-METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss")
+#: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.train.History`, and
+#: ``gap``, training minus validation accuracy (points).
+METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss", "gap")
 
 Train = Callable[[Any, DataLike], Run]
 
@@ -63,7 +64,10 @@ def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
     """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
-    values = getattr(history, metric)
+    if metric == "gap":
+        values = [t - v for t, v in zip(history.train_acc, history.val_acc)]
+    else:
+        values = getattr(history, metric)
     if isinstance(tail, bool) or not isinstance(tail, int) or not 1 <= tail <= len(values):
         raise ValueError(f"tail must be an integer from 1 to the {len(values)} epochs run, got {tail!r}")
     return sum(values[-tail:]) / tail

@@ -105,7 +105,8 @@ def test_seed_sweep_runs_every_value_with_every_seed():
 
 
 def test_final_averages_the_last_epochs():
-    h = History(epoch=[0, 1, 2], val_acc=[80.0, 90.0, 92.0])
+    h = History(epoch=[0, 1, 2], train_acc=[81.0, 95.0, 99.0], val_acc=[80.0, 90.0, 92.0])
     assert final(h) == 92.0 and final(h, tail=2) == 91.0
+    assert final(h, "gap") == 7.0 and final(h, "gap", tail=2) == 6.0
     with pytest.raises(ValueError, match="tail"):
         final(h, tail=4)
