@@ -60,14 +60,18 @@ def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
     return seeds
 
 
-def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
-    """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
+def column(history: History, metric: str) -> list[float]:
+    """``metric`` per epoch: a column of ``history``, or ``gap`` (training minus validation accuracy)."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     if metric == "gap":
-        values = [t - v for t, v in zip(history.train_acc, history.val_acc)]
-    else:
-        values = getattr(history, metric)
+        return [t - v for t, v in zip(history.train_acc, history.val_acc)]
+    return list(getattr(history, metric))
+
+
+def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
+    """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
+    values = column(history, metric)
     if isinstance(tail, bool) or not isinstance(tail, int) or not 1 <= tail <= len(values):
         raise ValueError(f"tail must be an integer from 1 to the {len(values)} epochs run, got {tail!r}")
     return sum(values[-tail:]) / tail
@@ -137,7 +141,7 @@ class SeedStudy:
         metric = metric or self.metric
         if not self.runs:
             raise ValueError(f"study {self.label!r} holds no runs (made from values only); it has no curves")
-        columns = [getattr(r.history, metric) for r in self.runs]
+        columns = [column(r.history, metric) for r in self.runs]
         lengths = {len(c) for c in columns}
         if len(lengths) != 1:
             raise ValueError(f"runs of {self.label!r} have different numbers of epochs: {sorted(lengths)}")
@@ -291,6 +295,6 @@ def seed_sweep(
 
 
 __all__ = [
-    "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "compare", "final", "noise_band",
+    "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "column", "compare", "final", "noise_band",
     "seed_runs", "seed_sweep",
 ]
