@@ -1,0 +1,140 @@
+"""Learning curves over the size of the training set: does more data close the gap?
+
+:func:`learning_curve` trains each variant (e.g. plain, dropout, weight decay)
+on the first ``size`` training images for every size, with everything else
+equal, and records the final train and validation accuracy and their gap.
+The validation set is the same for every run. The training subsets are
+nested (the first 1,000 images are part of the first 4,000), and the split
+is already shuffled, so each subset is a random sample of the training set.
+
+Budget: a fixed number of epochs gives a small set far fewer optimisation
+steps than a large one, which confounds "more data" with "more training".
+Pass ``steps`` to give every size the same number of steps instead
+(:func:`epochs_for_steps`).
+
+>>> curve = learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits)  # doctest: +SKIP
+>>> curve.gaps("plain")                                                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .noise import final
+from .sweep import DataLike, Run, RunConfig, run
+
+Train = Callable[[RunConfig, DataLike], Run]
+
+
+def epochs_for_steps(size: int, batch_size: int, steps: int) -> int:
+    """Epochs that give at least ``steps`` optimisation steps on ``size`` images in batches of ``batch_size``."""
+    for name, value in (("size", size), ("batch_size", batch_size), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return math.ceil(steps / math.ceil(size / batch_size))
+
+
+def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
+    sizes = tuple(sizes)
+    if not sizes:
+        raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            raise ValueError(f"training-set sizes must be integers >= 1, got {s!r}")
+        if s > available:
+            raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; use at most {available:,}")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"training-set sizes must be distinct, got {list(sizes)}")
+    return tuple(sorted(sizes))
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One run of a learning curve: variant, training-set size, final accuracies (%) and their gap (points)."""
+
+    variant: str
+    size: int
+    epochs: int
+    train_acc: float
+    val_acc: float
+
+    @property
+    def gap(self) -> float:
+        return self.train_acc - self.val_acc
+
+
+@dataclass
+class LearningCurve:
+    """The points of a learning curve, by variant then size, and the runs behind them."""
+
+    sizes: tuple[int, ...]
+    points: list[CurvePoint]
+    runs: dict[tuple[str, int], Run] = field(default_factory=dict, repr=False)
+
+    @property
+    def variants(self) -> list[str]:
+        return list(dict.fromkeys(p.variant for p in self.points))
+
+    def _column(self, variant: str, attr: str) -> list[float]:
+        if variant not in self.variants:
+            raise KeyError(f"no variant {variant!r}; variants: {self.variants}")
+        return [getattr(p, attr) for p in self.points if p.variant == variant]
+
+    def gaps(self, variant: str) -> list[float]:
+        """Train minus validation accuracy (points) for each size, smallest first."""
+        return self._column(variant, "gap")
+
+    def val_accs(self, variant: str) -> list[float]:
+        """Validation accuracy (%) for each size, smallest first."""
+        return self._column(variant, "val_acc")
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per run: variant, size, epochs, train and val accuracy, gap."""
+        return [
+            {"variant": p.variant, "train images": p.size, "epochs": p.epochs, "train acc (%)": p.train_acc,
+             "val acc (%)": p.val_acc, "gap (points)": p.gap}
+            for p in self.points
+        ]
+
+    def to_frame(self, decimals: int = 2):
+        """The rows as a pandas ``DataFrame`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows()).set_index(["variant", "train images"]).round(decimals)
+
+
+def learning_curve(
+    sizes: Iterable[int],
+    variants: Mapping[str, RunConfig],
+    data: DataLike,
+    steps: int | None = None,
+    tail: int = 1,
+    train: Train = run,
+) -> LearningCurve:
+    """Train every variant on the first ``size`` training images for each size; see the module docstring.
+
+    ``steps`` gives every run the same number of optimisation steps (epochs
+    from :func:`epochs_for_steps`); without it each run keeps its config's
+    epochs. ``tail`` averages accuracies over the last epochs, to damp
+    epoch-to-epoch noise.
+    """
+    sizes = _check_sizes(sizes, len(data.train.x))
+    if not variants:
+        raise ValueError("learning_curve() needs at least one variant, e.g. {'plain': RunConfig()}")
+    points, runs = [], {}
+    for name, config in variants.items():
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"variant {name!r} must be a RunConfig, got {type(config).__name__}")
+        for size in sizes:
+            epochs = config.epochs if steps is None else epochs_for_steps(size, config.batch_size, steps)
+            done = train(config.replace(train_size=size, epochs=epochs), data)
+            h = done.history
+            points.append(CurvePoint(name, size, epochs, final(h, "train_acc", min(tail, len(h))), final(h, "val_acc", min(tail, len(h)))))
+            runs[(name, size)] = done
+    return LearningCurve(sizes, points, runs)
+
+
+__all__ = ["CurvePoint", "LearningCurve", "epochs_for_steps", "learning_curve"]

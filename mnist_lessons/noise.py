@@ -1,0 +1,300 @@
+"""Seed noise: how much a result moves when only the random seed changes.
+
+:func:`seed_runs` trains one setting once per seed (the seed sets the initial
+weights, the dropout masks and, when batches are shuffled, their order) and
+returns a :class:`SeedStudy`: the final metric of every seed, its mean,
+standard deviation and range, and the per-epoch curves for a band plot.
+:func:`seed_sweep` does that for each value of one setting.
+
+The book measures the noise once and defines one **noise band** from it,
+:func:`noise_band`: ``NOISE_BAND_SIGMAS`` standard deviations of one run's
+validation accuracy across seeds. :func:`compare` and :meth:`SeedSweep.winner`
+name a winner only when its mean beats the other's by more than the band;
+otherwise the answer is ``None``, "indistinguishable at this budget".
+
+Why two standard deviations of *one run* is a safe band for means of a few
+seeds: the difference of two means of ``n`` seeds has a standard deviation of
+about ``std * sqrt(2 / n)``, which is below ``std`` for ``n >= 3``, so a margin
+above ``2 * std`` is more than two standard errors of the difference.
+
+>>> study = seed_runs(lambda s: RunConfig(seed=s), range(5), splits)  # doctest: +SKIP
+>>> band = noise_band(study)                                          # doctest: +SKIP
+>>> compare(tuned, baseline, band)                                    # doctest: +SKIP
+'a'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .sweep import DataLike, Run, RunConfig, describe, run
+from .train import History
+
+#: The noise band is this many standard deviations of one run's validation
+#: accuracy across seeds (measured once, at the lesson's settings).
+NOISE_BAND_SIGMAS: float = 2.0
+#: Fewest seeds behind any comparison that names a winner.
+MIN_SEEDS: int = 3
+
+#: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.train.History`, and
+#: ``gap``, training minus validation accuracy (points).
+METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss", "gap")
+
+Train = Callable[[Any, DataLike], Run]
+
+
+def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
+    seeds = tuple(seeds)
+    if len(seeds) < minimum:
+        raise ValueError(
+            f"need at least {minimum} seeds to measure a spread, got {list(seeds)}; pass e.g. seeds=range({max(minimum, 5)})"
+        )
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {list(seeds)}")
+    return seeds
+
+
+def column(history: History, metric: str) -> list[float]:
+    """``metric`` per epoch: a column of ``history``, or ``gap`` (training minus validation accuracy)."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    if metric == "gap":
+        return [t - v for t, v in zip(history.train_acc, history.val_acc)]
+    return list(getattr(history, metric))
+
+
+def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
+    """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
+    values = column(history, metric)
+    if isinstance(tail, bool) or not isinstance(tail, int) or not 1 <= tail <= len(values):
+        raise ValueError(f"tail must be an integer from 1 to the {len(values)} epochs run, got {tail!r}")
+    return sum(values[-tail:]) / tail
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def _std(values: Sequence[float]) -> float:
+    """Sample standard deviation (divides by n - 1)."""
+    m = _mean(values)
+    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+@dataclass
+class SeedStudy:
+    """One setting trained once per seed: the final ``metric`` of each seed and its spread."""
+
+    label: str
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+    metric: str = "val_acc"
+    runs: list[Run] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.seeds = _check_seeds(self.seeds)
+        self.values = tuple(float(v) for v in self.values)
+        if len(self.values) != len(self.seeds):
+            raise ValueError(f"got {len(self.values)} values for {len(self.seeds)} seeds")
+
+    @property
+    def mean(self) -> float:
+        return _mean(self.values)
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation across seeds (n - 1 in the denominator)."""
+        return _std(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def range(self) -> float:
+        """Highest minus lowest value across seeds."""
+        return self.high - self.low
+
+    def summary(self) -> dict[str, Any]:
+        """Label, number of seeds, mean, std, min, max and range, as one table row."""
+        return {
+            "setting": self.label, "seeds": len(self.seeds), "mean": self.mean, "std": self.std,
+            "min": self.low, "max": self.high, "range": self.range,
+        }
+
+    def text(self, decimals: int = 2) -> str:
+        """``"93.91 ± 0.12"``: mean ± standard deviation, for tables and prose."""
+        return f"{self.mean:.{decimals}f} ± {self.std:.{decimals}f}"
+
+    def curve(self, metric: str | None = None) -> tuple[list[int], list[float], list[float]]:
+        """Per-epoch ``(epochs, mean, std)`` of ``metric`` across the seeds' histories, for a band plot."""
+        metric = metric or self.metric
+        if not self.runs:
+            raise ValueError(f"study {self.label!r} holds no runs (made from values only); it has no curves")
+        columns = [column(r.history, metric) for r in self.runs]
+        lengths = {len(c) for c in columns}
+        if len(lengths) != 1:
+            raise ValueError(f"runs of {self.label!r} have different numbers of epochs: {sorted(lengths)}")
+        rows = list(zip(*columns))
+        return list(self.runs[0].history.epoch), [_mean(r) for r in rows], [_std(r) for r in rows]
+
+
+def seed_runs(
+    make_config: Callable[[int], RunConfig],
+    seeds: Iterable[int],
+    data: DataLike,
+    label: str = "run",
+    metric: str = "val_acc",
+    tail: int = 1,
+    train: Train = run,
+) -> SeedStudy:
+    """Train ``make_config(seed)`` for every seed in ``seeds`` on ``data``; return their :class:`SeedStudy`.
+
+    Every config must differ only in its seed, so the spread is seed noise and
+    nothing else. ``train(config, data)`` trains one config (default
+    :func:`mnist_lessons.sweep.run`); ``tail`` averages the last epochs.
+    """
+    seeds = _check_seeds(seeds)
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    configs = [make_config(s) for s in seeds]
+    for seed, config in zip(seeds, configs):
+        if getattr(config, "seed", seed) != seed:
+            raise ValueError(f"make_config({seed}) returned a config with seed {config.seed}; set seed={seed}")
+    first = configs[0]
+    for config in configs[1:]:
+        if hasattr(config, "replace") and config.replace(seed=first.seed) != first:
+            raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
+    runs = [train(config, data) for config in configs]
+    return SeedStudy(label, seeds, tuple(final(r.history, metric, tail) for r in runs), metric, runs)
+
+
+def noise_band(*studies: SeedStudy | float, sigmas: float = NOISE_BAND_SIGMAS) -> float:
+    """The noise band: ``sigmas`` times the largest standard deviation among ``studies``.
+
+    Give it the seed studies measured once (or their standard deviations);
+    every later comparison uses the one number it returns.
+    """
+    if not studies:
+        raise ValueError("noise_band() needs at least one SeedStudy (or standard deviation) to size the band")
+    stds = [s.std if isinstance(s, SeedStudy) else float(s) for s in studies]
+    if any(not (sd >= 0 and math.isfinite(sd)) for sd in stds):
+        raise ValueError(f"standard deviations must be finite and >= 0, got {stds}")
+    if not (sigmas > 0 and math.isfinite(sigmas)):
+        raise ValueError(f"sigmas must be a positive number, got {sigmas!r}")
+    return sigmas * max(stds)
+
+
+def _center(x: SeedStudy | float) -> float:
+    return x.mean if isinstance(x, SeedStudy) else float(x)
+
+
+def compare(a: SeedStudy | float, b: SeedStudy | float, band: float, higher_is_better: bool = True) -> Literal["a", "b"] | None:
+    """``"a"`` or ``"b"`` when its mean is better by more than ``band``; ``None`` when the two are indistinguishable.
+
+    >>> compare(94.0, 93.5, band=0.3), compare(94.0, 93.9, band=0.3)
+    ('a', None)
+    """
+    if not (band >= 0 and math.isfinite(band)):
+        raise ValueError(f"band must be a finite number >= 0, got {band!r}")
+    margin = _center(a) - _center(b)
+    if not higher_is_better:
+        margin = -margin
+    if margin > band:
+        return "a"
+    if margin < -band:
+        return "b"
+    return None
+
+
+@dataclass
+class SeedSweep:
+    """One :class:`SeedStudy` per value of setting ``name``, in the order of the values."""
+
+    name: str
+    studies: dict[str, SeedStudy]
+
+    def __getitem__(self, label: str) -> SeedStudy:
+        try:
+            return self.studies[label]
+        except KeyError:
+            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}") from None
+
+    def ranked(self) -> list[SeedStudy]:
+        """Studies from the best mean to the worst."""
+        return sorted(self.studies.values(), key=lambda s: s.mean, reverse=True)
+
+    def winner(self, band: float) -> str | None:
+        """The best setting's label if its mean beats the runner-up's by more than ``band``, else ``None``."""
+        ranked = self.ranked()
+        if len(ranked) < 2:
+            raise ValueError(f"sweep {self.name!r} has {len(ranked)} setting; a winner needs at least two")
+        return ranked[0].label if compare(ranked[0], ranked[1], band) == "a" else None
+
+    def tied_with_best(self, band: float) -> list[str]:
+        """Labels whose mean is within ``band`` of the best mean (the best included)."""
+        best = self.ranked()[0]
+        return [s.label for s in self.ranked() if compare(best, s, band) is None]
+
+    def rows(self, decimals: int = 2) -> list[dict[str, Any]]:
+        """One row per setting: label, ``mean ± std`` text, min, max, number of seeds."""
+        return [
+            {self.name: s.label, f"{s.metric} (mean ± std)": s.text(decimals), "min": round(s.low, decimals),
+             "max": round(s.high, decimals), "seeds": len(s.seeds)}
+            for s in self.studies.values()
+        ]
+
+    def to_frame(self, decimals: int = 2):
+        """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(decimals)).set_index(self.name)
+
+
+def seed_sweep(
+    name: str,
+    values: Sequence[Any],
+    make_config: Callable[[Any, int], RunConfig],
+    seeds: Iterable[int],
+    data: DataLike,
+    labels: Sequence[str] | None = None,
+    metric: str = "val_acc",
+    tail: int = 1,
+    train: Train = run,
+) -> SeedSweep:
+    """Train ``make_config(value, seed)`` for every value and every seed; one :class:`SeedStudy` per value.
+
+    Needs at least ``MIN_SEEDS`` seeds; every value runs the same seeds and the
+    same number of epochs, or a ``ValueError`` says what differs.
+    """
+    seeds = _check_seeds(seeds, MIN_SEEDS)
+    values = list(values)
+    if not values:
+        raise ValueError(f"sweep {name!r} needs at least one value")
+    labels = [describe(v) for v in values] if labels is None else [str(x) for x in labels]
+    if len(labels) != len(values) or len(set(labels)) != len(labels):
+        raise ValueError(f"need one distinct label per value, got {labels} for {len(values)} values")
+    epochs = {getattr(make_config(v, seeds[0]), "epochs", None) for v in values}
+    if len(epochs) > 1:
+        raise ValueError(f"unfair sweep {name!r}: values train for different epochs {sorted(epochs)}; keep it equal")
+    studies = {
+        label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail, train)
+        for value, label in zip(values, labels)
+    }
+    return SeedSweep(name, studies)
+
+
+__all__ = [
+    "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "column", "compare", "final", "noise_band",
+    "seed_runs", "seed_sweep",
+]

@@ -1,0 +1,75 @@
+"""Paired comparison of two classifiers on the same test images: McNemar's exact test.
+
+Two models scored on the same images agree on most of them; only the images
+where exactly one of them is right carry information about which is better.
+Call ``b`` the images model A gets right and model B wrong, ``c`` the reverse.
+If the two models were equally good, each of those ``b + c`` disagreements
+would be a fair coin toss, so ``b`` would follow Binomial(b + c, 1/2).
+:func:`mcnemar_exact` returns ``b``, ``c`` and the two-sided exact p-value:
+the probability, under that coin-toss hypothesis, of a split at least as
+lopsided as the one observed.
+
+>>> mcnemar_exact([1, 1, 1, 0], [0, 0, 1, 0], [1, 1, 1, 1])
+McNemar(b=2, c=0, p=0.5)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+
+class McNemar(NamedTuple):
+    """Discordant counts and the exact two-sided p-value of McNemar's test."""
+
+    b: int  #: images A gets right and B gets wrong
+    c: int  #: images A gets wrong and B gets right
+    p: float  #: two-sided exact p-value (1.0 when the models never disagree in correctness)
+
+
+def binomial_two_sided(k: int, n: int) -> float:
+    """Two-sided exact p-value of ``k`` successes in ``n`` fair coin tosses (twice the smaller tail, at most 1).
+
+    Computed in exact integer arithmetic, so it stays right for thousands of tosses.
+    """
+    if isinstance(k, bool) or isinstance(n, bool) or not isinstance(k, int) or not isinstance(n, int):
+        raise TypeError(f"k and n must be integers, got {k!r} and {n!r}")
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 1.0
+    smaller = min(k, n - k)
+    term, tail = 1, 1  # C(n, 0); each next term C(n, i + 1) = C(n, i) * (n - i) / (i + 1), exactly
+    for i in range(smaller):
+        term = term * (n - i) // (i + 1)
+        tail += term
+    return min(1.0, 2 * tail / 2**n)
+
+
+def _as_labels(values, name: str) -> torch.Tensor:
+    t = torch.as_tensor(values)
+    if t.dim() == 2:  # class scores: take the predicted class
+        t = t.argmax(dim=1)
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be a 1-D tensor of class labels (or 2-D scores), got shape {tuple(t.shape)}")
+    return t
+
+
+def mcnemar_exact(pred_a, pred_b, y) -> McNemar:
+    """McNemar's exact test for models A and B with predictions ``pred_a``, ``pred_b`` on images labelled ``y``.
+
+    Predictions are class labels (or rows of class scores, reduced by argmax).
+    """
+    a, b_, y = _as_labels(pred_a, "pred_a"), _as_labels(pred_b, "pred_b"), _as_labels(y, "y")
+    if not len(a) == len(b_) == len(y):
+        raise ValueError(f"pred_a, pred_b and y must have the same length, got {len(a)}, {len(b_)} and {len(y)}")
+    if len(y) == 0:
+        raise ValueError("mcnemar_exact() got no images: pred_a, pred_b and y are empty")
+    right_a, right_b = a == y, b_ == y
+    b = int((right_a & ~right_b).sum())
+    c = int((~right_a & right_b).sum())
+    return McNemar(b, c, binomial_two_sided(b, b + c))
+
+
+__all__ = ["McNemar", "binomial_two_sided", "mcnemar_exact"]

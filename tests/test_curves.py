@@ -1,0 +1,51 @@
+import pytest
+
+from mnist_lessons.curves import LearningCurve, epochs_for_steps, learning_curve
+from test_sweep import SMALL, toy_splits
+
+
+def test_epochs_for_steps_gives_every_size_the_same_updates():
+    assert epochs_for_steps(1_000, 100, 400) == 40
+    assert epochs_for_steps(48_000, 128, 375) == 1
+    assert epochs_for_steps(1_000, 128, 100) == 13  # 8 steps per epoch (the last batch is short)
+    with pytest.raises(ValueError, match="steps"):
+        epochs_for_steps(100, 10, 0)
+
+
+def test_each_variant_trains_on_each_nested_subset():
+    data = toy_splits(n=320)  # 240 training images
+    curve = learning_curve([120, 40], {"plain": SMALL, "wide": SMALL.replace(hidden_sizes=(32,))}, data)
+    assert isinstance(curve, LearningCurve) and curve.sizes == (40, 120)  # sorted
+    assert curve.variants == ["plain", "wide"]
+    for (variant, size), done in curve.runs.items():
+        assert done.config.train_size == size
+    assert curve.runs[("wide", 40)].config.hidden_sizes == (32,)
+    point = curve.points[0]
+    assert point.gap == pytest.approx(point.train_acc - point.val_acc)
+    assert curve.gaps("plain") == [p.gap for p in curve.points if p.variant == "plain"]
+    assert len(curve.rows()) == 4 and curve.rows()[0]["train images"] == 40
+    with pytest.raises(KeyError, match="variants"):
+        curve.gaps("dropout")
+
+
+def test_a_step_budget_sets_the_epochs_per_size():
+    data = toy_splits(n=320)
+    curve = learning_curve([32, 160], {"plain": SMALL.replace(batch_size=16)}, data, steps=20)
+    assert [p.epochs for p in curve.points] == [10, 2]
+    assert [len(r.history) for r in curve.runs.values()] == [10, 2]
+
+
+def test_bad_sizes_get_clear_errors():
+    data = toy_splits(n=80)  # 60 training images
+    with pytest.raises(ValueError, match="at least one training-set size"):
+        learning_curve([], {"plain": SMALL}, data)
+    with pytest.raises(ValueError, match="larger than the 60 training images"):
+        learning_curve([10, 61], {"plain": SMALL}, data)
+    with pytest.raises(ValueError, match="integers >= 1"):
+        learning_curve([0], {"plain": SMALL}, data)
+    with pytest.raises(ValueError, match="distinct"):
+        learning_curve([10, 10], {"plain": SMALL}, data)
+    with pytest.raises(ValueError, match="at least one variant"):
+        learning_curve([10], {}, data)
+    with pytest.raises(TypeError, match="RunConfig"):
+        learning_curve([10], {"plain": {"lr": 0.1}}, data)
