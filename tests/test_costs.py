@@ -1,7 +1,7 @@
 import pytest
 from torch import nn
 
-from mnist_lessons.costs import count_multiply_adds
+from mnist_lessons.experiments.costs import count_multiply_adds
 from mnist_lessons.models import ConvClassifier, LinearClassifier, NonlinearClassifier
 
 

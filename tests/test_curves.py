@@ -1,6 +1,6 @@
 import pytest
 
-from mnist_lessons.curves import LearningCurve, epochs_for_steps, learning_curve
+from mnist_lessons.experiments.curves import LearningCurve, epochs_for_steps, learning_curve
 from test_sweep import SMALL, toy_splits
 
 

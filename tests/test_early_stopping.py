@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.early_stopping import BestCheckpoint, best_and_last, fit_keeping_best
+from mnist_lessons.training.early_stopping import BestCheckpoint, best_and_last, fit_keeping_best
 from mnist_lessons.models import NonlinearClassifier
-from mnist_lessons.train import History, evaluate, fit, seed_everything
+from mnist_lessons.training.loops import History, evaluate, fit, seed_everything
 from test_sweep import toy_splits
 
 

@@ -3,11 +3,11 @@ import statistics
 
 import pytest
 
-from mnist_lessons.noise import (
+from mnist_lessons.experiments.noise import (
     MIN_SEEDS, NOISE_BAND_SIGMAS, SeedStudy, SeedSweep, compare, final, noise_band, seed_runs, seed_sweep,
 )
-from mnist_lessons.sweep import RunConfig
-from mnist_lessons.train import History
+from mnist_lessons.experiments.sweeps import RunConfig
+from mnist_lessons.training.loops import History
 from test_sweep import SMALL, toy_splits
 
 

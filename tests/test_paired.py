@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mnist_lessons.paired import McNemar, binomial_two_sided, mcnemar_exact
+from mnist_lessons.experiments.paired import McNemar, binomial_two_sided, mcnemar_exact
 
 
 def brute_force_p(k, n):

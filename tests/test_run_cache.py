@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from mnist_lessons.noise import seed_runs
-from mnist_lessons.run_cache import CACHE_ENV, cached, data_fingerprint, run_key
-from mnist_lessons.sweep import run
+from mnist_lessons.experiments.noise import seed_runs
+from mnist_lessons.experiments.run_cache import CACHE_ENV, cached, data_fingerprint, run_key
+from mnist_lessons.experiments.sweeps import run
 from test_sweep import SMALL, toy_splits
 
 

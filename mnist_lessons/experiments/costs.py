@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import IMAGE_SHAPE
+from ..config import IMAGE_SHAPE
 
 
 def _multiply_adds(module: nn.Module, output: torch.Tensor) -> int:

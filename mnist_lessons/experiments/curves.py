@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .noise import final
-from .sweep import DataLike, Run, RunConfig, run
+from ..training.recipe import DataLike, Run, RunConfig, run
 
 Train = Callable[[RunConfig, DataLike], Run]
 

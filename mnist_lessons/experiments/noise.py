@@ -30,8 +30,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .sweep import DataLike, Run, RunConfig, describe, run
-from .train import History
+from ..training.recipe import DataLike, Run, RunConfig, run
+from .sweeps import describe
+from ..training.loops import History
 
 #: The noise band is this many standard deviations of one run's validation
 #: accuracy across seeds (measured once, at the lesson's settings).
@@ -39,7 +40,7 @@ NOISE_BAND_SIGMAS: float = 2.0
 #: Fewest seeds behind any comparison that names a winner.
 MIN_SEEDS: int = 3
 
-#: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.train.History`, and
+#: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.training.loops.History`, and
 #: ``gap``, training minus validation accuracy (points).
 METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss", "gap")
 
@@ -162,7 +163,7 @@ def seed_runs(
 
     Every config must differ only in its seed, so the spread is seed noise and
     nothing else. ``train(config, data)`` trains one config (default
-    :func:`mnist_lessons.sweep.run`); ``tail`` averages the last epochs.
+    :func:`mnist_lessons.experiments.sweeps.run`); ``tail`` averages the last epochs.
     """
     seeds = _check_seeds(seeds)
     if metric not in METRICS:

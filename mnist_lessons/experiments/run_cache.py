@@ -1,9 +1,9 @@
 """Finished runs kept on disk, so a run that several chapters need is trained once per build.
 
 Each chapter runs in its own kernel, so the in-memory reuse of
-:class:`mnist_lessons.sweep.Experiments` stops at the page. :func:`cached`
+:class:`mnist_lessons.experiments.sweeps.Experiments` stops at the page. :func:`cached`
 wraps a training function (``train(config, data) -> Run``, default
-:func:`mnist_lessons.sweep.run`) so that its result is saved in a directory and
+:func:`mnist_lessons.experiments.sweeps.run`) so that its result is saved in a directory and
 loaded the next time the same run is asked for. The key covers everything the
 result depends on: the config's ``repr``, a fingerprint of the data, the
 torch version and the source of the ``mnist_lessons`` package. Runs are
@@ -33,8 +33,8 @@ from typing import Any
 
 import torch
 
-from .sweep import DataLike, Run, run
-from .train import History
+from ..training.recipe import DataLike, Run, run
+from ..training.loops import History
 
 #: Environment variable naming the cache directory; unset means no caching.
 CACHE_ENV: str = "MNIST_LESSONS_RUN_CACHE"
@@ -103,7 +103,7 @@ def _load(path: Path, config: Any) -> Run:
     entry = torch.load(path, weights_only=True)
     if entry["config"] != repr(config):
         raise ValueError(f"run cache entry {path} holds {entry['config']}, not {config!r}; delete the file")
-    model = config.model()
+    model = config.build_model()
     model.load_state_dict(entry["state"])
     return Run(entry["label"], config, model, History(**entry["history"]))
 

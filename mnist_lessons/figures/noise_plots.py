@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from .noise import SeedStudy
+from ..experiments.noise import SeedStudy
 
 #: Axis titles for the metrics a band plot can draw.
 AXIS_TITLES: dict[str, str] = {

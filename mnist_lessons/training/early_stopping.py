@@ -4,7 +4,7 @@
 history so far. It keeps a copy of the weights whenever the monitored metric
 (validation loss by default) improves, and can say when to stop: after
 ``patience`` epochs without improvement. :func:`fit_keeping_best` trains with
-:func:`mnist_lessons.train.fit` one epoch at a time, calls the checkpoint
+:func:`mnist_lessons.training.loops.fit` one epoch at a time, calls the checkpoint
 after each, and stops early if told to. :func:`best_and_last` then scores the
 last-epoch weights and the restored best weights on the same data.
 
@@ -21,7 +21,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .train import Batches, History, evaluate, fit
+from .loops import Batches, History, evaluate, fit
 
 #: Metrics a checkpoint can watch, and whether lower is better for each.
 MONITORS: dict[str, bool] = {"val_loss": True, "val_acc": False, "train_loss": True, "train_acc": False}
@@ -95,7 +95,7 @@ def fit_keeping_best(
     checkpoint: BestCheckpoint,
     **fit_options,
 ) -> History:
-    """:func:`~mnist_lessons.train.fit` for up to ``epochs`` epochs, calling ``checkpoint`` after each.
+    """:func:`~mnist_lessons.training.loops.fit` for up to ``epochs`` epochs, calling ``checkpoint`` after each.
 
     Stops early when the checkpoint says so. The model is left at the *last*
     epoch's weights; call ``checkpoint.restore(model)`` for the best ones.
