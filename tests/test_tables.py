@@ -1,0 +1,30 @@
+"""show_table: every header cell of a chapter's table names its column."""
+
+import pandas as pd
+import pytest
+
+from mnist_lessons.figures.tables import show_table
+
+
+def header_texts(html: str) -> list[str]:
+    import re
+
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<th[^>]*>(.*?)</th>", html, flags=re.S)]
+
+
+def test_the_index_becomes_a_titled_column_and_no_header_is_empty():
+    frame = pd.DataFrame({"val acc (%)": [93.456, 94.0]}, index=pd.Index(["0.05", "0.1"], name="learning rate"))
+    html = show_table(frame, decimals=1).to_html()
+    assert header_texts(html) == ["learning rate", "val acc (%)"]
+    assert "93.5" in html and "0.05" in html
+
+
+def test_an_unnamed_index_is_left_out():
+    html = show_table(pd.DataFrame({"a": [1.0]}), caption="One row").to_html()
+    assert header_texts(html) == ["a"] and "One row" in html
+
+
+@pytest.mark.parametrize("bad, error", [([1, 2], TypeError), (pd.DataFrame({"a": [1]}), ValueError)])
+def test_bad_arguments_are_named(bad, error):
+    with pytest.raises(error, match="show_table|decimals"):
+        show_table(bad, decimals=-1 if error is ValueError else 2)
