@@ -63,10 +63,10 @@ def test_fit_keeping_best_matches_plain_fit_epoch_by_epoch():
     history = fit_keeping_best(model, data.train.batches(16), data.val.batches(64), optimizer, 6, checkpoint)
     data, plain_model, plain_optimizer = train_setup()
     plain = fit(plain_model, data.train.batches(16), data.val.batches(64), plain_optimizer, epochs=6, log_every=0)
-    assert history.epoch == [0, 1, 2, 3, 4, 5]
+    assert history.epoch == [1, 2, 3, 4, 5, 6]
     assert history.val_loss == plain.val_loss and history.train_acc == plain.train_acc
     assert checkpoint.best_value == min(history.val_loss)
-    assert checkpoint.best_epoch == history.val_loss.index(min(history.val_loss))
+    assert checkpoint.best_epoch == history.val_loss.index(min(history.val_loss)) + 1
 
 
 def test_best_and_last_scores_the_restored_checkpoint():
@@ -85,4 +85,4 @@ def test_early_stop_ends_training_and_keeps_the_model_at_the_last_epoch():
     data, model, optimizer = train_setup()
     checkpoint = BestCheckpoint(monitor="val_acc", patience=1, min_delta=100.0)  # nothing beats epoch 0 by 100 points
     history = fit_keeping_best(model, data.train.batches(16), data.val.batches(64), optimizer, 10, checkpoint)
-    assert len(history) == 2 and checkpoint.best_epoch == 0
+    assert len(history) == 2 and checkpoint.best_epoch == 1

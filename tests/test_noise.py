@@ -33,7 +33,7 @@ def test_seed_runs_trains_each_seed_and_only_the_seed_differs():
     assert s.values == tuple(r.history.val_acc[-1] for r in s.runs)
     assert len(set(tuple(r.history.train_loss) for r in s.runs)) == 3  # different seeds, different runs
     epochs, mean, std = s.curve()
-    assert epochs == [0, 1, 2] and mean[-1] == pytest.approx(s.mean) and std[-1] == pytest.approx(s.std)
+    assert epochs == [1, 2, 3] and mean[-1] == pytest.approx(s.mean) and std[-1] == pytest.approx(s.std)
     again = seed_runs(lambda seed: SMALL.replace(seed=seed), [0, 1, 2], data, label="small")
     assert again.values == s.values  # seeded: repeatable
 

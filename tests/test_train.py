@@ -51,10 +51,10 @@ def test_history_records_every_epoch_and_the_scheduled_lr():
     optimizer = make_optimizer("sgd", model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.1)
     history = fit(model, TensorBatches(x, y, 32), TensorBatches(x, y, 64), optimizer, epochs=5, scheduler=scheduler, log_every=0)
-    assert history.epoch == [0, 1, 2, 3, 4]
+    assert history.epoch == [1, 2, 3, 4, 5]
     assert history.lr == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
     assert all(s > 0 for s in history.seconds)
-    assert len(history.rows()) == 5 and history.last()["epoch"] == 4
+    assert len(history.rows()) == 5 and history.last()["epoch"] == 5
 
 
 def test_evaluate_is_independent_of_batch_size_and_leaves_weights_alone():
@@ -97,7 +97,7 @@ def test_logs_one_line_per_epoch(caplog):
         logger.removeHandler(caplog.handler)
     lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.training.loops"]
     assert len(lines) == 2
-    assert lines[0].startswith("epoch 0: train loss") and "val loss" in lines[0] and "lr 0.05" in lines[0]
+    assert lines[0].startswith("epoch 1 | train ") and "| val " in lines[0] and "lr 0.05" in lines[0]
 
 
 @pytest.mark.parametrize("epochs", [0, -1, 1.5])
@@ -154,3 +154,26 @@ def test_pick_device_defaults_to_an_available_device_and_rejects_junk():
 def test_bad_seed_is_rejected(seed):
     with pytest.raises(ValueError, match="seed"):
         seed_everything(seed)
+
+
+def test_a_diverging_run_stops_with_a_clear_error_naming_the_learning_rate():
+    from mnist_lessons.training.loops import TrainingDiverged
+
+    seed_everything(0)
+    x, y = toy_data()
+    model = NonlinearClassifier()
+    optimizer = make_optimizer("sgd", model.parameters(), lr=1e6)
+    with pytest.raises(TrainingDiverged, match="learning rate 1e\\+06 is probably too large") as caught:
+        fit(model, TensorBatches(x, y, 16), TensorBatches(x, y, 64), optimizer, epochs=5, log_every=0)
+    assert caught.value.epoch >= 1 and len(caught.value.history) == caught.value.epoch - 1
+
+
+def test_on_epoch_end_sees_each_epoch_and_can_stop_training():
+    seen = []
+
+    def hook(model, history):
+        seen.append(history.epoch[-1])
+        return len(history) == 2
+
+    _, history = run(0, epochs=5, on_epoch_end=hook)
+    assert seen == [1, 2] and history.epoch == [1, 2]

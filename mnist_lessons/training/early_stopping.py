@@ -80,12 +80,6 @@ class BestCheckpoint:
         return model
 
 
-def _append(history: History, epoch_history: History, epoch: int) -> None:
-    for f in fields(History):
-        getattr(history, f.name).extend(getattr(epoch_history, f.name))
-    history.epoch[-1] = epoch
-
-
 def fit_keeping_best(
     model: nn.Module,
     train_loader: Batches,
@@ -107,12 +101,7 @@ def fit_keeping_best(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
     fit_options.setdefault("log_every", 0)
-    history = History()
-    for epoch in range(epochs):
-        _append(history, fit(model, train_loader, val_loader, optimizer, epochs=1, **fit_options), epoch)
-        if checkpoint(model, history):
-            break
-    return history
+    return fit(model, train_loader, val_loader, optimizer, epochs=epochs, on_epoch_end=checkpoint, **fit_options)
 
 
 class Scores(NamedTuple):

@@ -9,9 +9,10 @@ classic ``DataLoader`` or the package's ``TensorBatches``.
 
 from __future__ import annotations
 
+import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
@@ -141,6 +142,22 @@ class History:
         return [{key: columns[key][i] for key in columns} for i in range(len(self))]
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite: the weights are no longer meaningful.
+
+    ``epoch`` is the epoch (counted from 1) after which it was seen and
+    ``history`` holds every epoch before it.
+    """
+
+    def __init__(self, message: str, epoch: int, history: History) -> None:
+        super().__init__(message)
+        self.epoch, self.history = epoch, history
+
+
+#: Called after each epoch as ``on_epoch_end(model, history)``; returning True stops training.
+EpochHook = Callable[[nn.Module, "History"], "bool | None"]
+
+
 def fit(
     model: nn.Module,
     train_loader: Batches,
@@ -151,11 +168,16 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     train_eval_loader: Batches | None = None,
     log_every: int = 1,
+    on_epoch_end: EpochHook | None = None,
 ) -> History:
     """Train for ``epochs`` epochs, evaluating on train and validation data after each.
 
     ``train_eval_loader`` evaluates the training data (default: ``train_loader``);
     pass large in-order batches there to save time. ``log_every=0`` keeps quiet.
+    ``history.epoch`` counts epochs completed (1, 2, ...). ``on_epoch_end(model,
+    history)`` runs after each epoch (e.g. an early-stopping checkpoint) and
+    stops training by returning True. A NaN or infinite loss raises
+    :class:`TrainingDiverged` instead of carrying on with broken weights.
 
     >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
     """
@@ -163,13 +185,17 @@ def fit(
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()
-    for epoch in range(epochs):
+    for epoch in range(1, epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
         train_one_epoch(train_loader, model, loss_fn, optimizer)
         train_acc, train_loss = evaluate(train_eval_loader, model, loss_fn)
         val_acc, val_loss = evaluate(val_loader, model, loss_fn)
         seconds = time.perf_counter() - start
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch}: the loss became {train_loss} (validation {val_loss}); "
+                f"the learning rate {lr:g} is probably too large: try a smaller one", epoch, history)
         if scheduler is not None:
             scheduler.step()
         for key, value in zip(
@@ -177,11 +203,13 @@ def fit(
             (epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds),
         ):
             getattr(history, key).append(value)
-        if log_every and (epoch % log_every == 0 or epoch == epochs - 1):
+        if log_every and ((epoch - 1) % log_every == 0 or epoch == epochs):
             log.info(
-                f"epoch {epoch}: train loss {train_loss:.3f} acc {train_acc:.1f}% | "
-                f"val loss {val_loss:.3f} acc {val_acc:.1f}% | lr {lr:.3g} | {seconds:.2f} s"
+                f"epoch {epoch} | train {train_loss:.3f} / {train_acc:.1f} % | "
+                f"val {val_loss:.3f} / {val_acc:.1f} % | lr {lr:.3g} | {seconds:.2f} s"
             )
+        if on_epoch_end is not None and on_epoch_end(model, history):
+            break
     return history
 
 
