@@ -35,8 +35,8 @@ book: install data
 	@mkdir -p _build
 	@if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$(PKG_HASH)" ]; then \
 	  echo "mnist_lessons changed: dropping the execution cache"; \
-	  rm -rf _build/.jupyter_cache _build/.doctrees; echo "$(PKG_HASH)" > _build/.package-hash; fi
-	$(JB) build . -W -n --keep-going $(JBFLAGS)
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/.run_cache; echo "$(PKG_HASH)" > _build/.package-hash; fi
+	MNIST_LESSONS_RUN_CACHE=$(CURDIR)/_build/.run_cache $(JB) build . -W -n --keep-going $(JBFLAGS)
 
 test: install
 	$(PY) -m pytest -m "" --doctest-modules $(PYTEST_ARGS)

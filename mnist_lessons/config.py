@@ -23,6 +23,14 @@ EVAL_BATCH_SIZE: int = 4096
 LEARNING_RATE: float = 0.05
 #: Passes over the training data.
 EPOCHS: int = 5
+#: Seeds of the seed-noise study (five runs per model); sweeps use the first
+#: ``MIN_SEEDS`` of them, so a sweep's run at the lesson's settings is one of the study's.
+SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))
+#: Fewest seeds behind any comparison that names a winner.
+MIN_SEEDS: int = 3
+#: The noise band is this many standard deviations of one run's validation
+#: accuracy across seeds, measured once at the lesson's settings.
+NOISE_BAND_SIGMAS: float = 2.0
 #: Hidden layer widths of the lesson's multilayer network.
 HIDDEN_SIZES: tuple[int, ...] = (50, 50, 50)
 #: Dropout rate after the first hidden layer of the multilayer network.

@@ -30,15 +30,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..config import MIN_SEEDS, NOISE_BAND_SIGMAS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from .sweeps import describe
 from ..training.loops import History
 
-#: The noise band is this many standard deviations of one run's validation
-#: accuracy across seeds (measured once, at the lesson's settings).
-NOISE_BAND_SIGMAS: float = 2.0
-#: Fewest seeds behind any comparison that names a winner.
-MIN_SEEDS: int = 3
 
 #: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.training.loops.History`, and
 #: ``gap``, training minus validation accuracy (points).
@@ -295,7 +291,41 @@ def seed_sweep(
     return SeedSweep(name, studies)
 
 
+@dataclass
+class LessonNoise:
+    """The seed noise of the lesson's two models at the lesson's settings, and the one band it defines."""
+
+    linear: SeedStudy
+    mlp: SeedStudy
+
+    @property
+    def band(self) -> float:
+        """``NOISE_BAND_SIGMAS`` times the larger of the two standard deviations (validation-accuracy points)."""
+        return noise_band(self.linear, self.mlp)
+
+
+def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS, train: Train | None = None) -> LessonNoise:
+    """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings.
+
+    Every chapter that compares results calls this once and uses ``.band``.
+    ``train`` defaults to :func:`~mnist_lessons.training.recipe.run` through
+    the run cache (:func:`~mnist_lessons.experiments.run_cache.cached`), so
+    within one build of the book the runs are trained once.
+
+    >>> noise = lesson_noise(mnist_splits())   # doctest: +SKIP
+    >>> round(noise.band, 2)                   # doctest: +SKIP
+    0.41
+    """
+    if train is None:
+        from .run_cache import cached
+
+        train = cached()
+    linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear", train=train)
+    mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer", train=train)
+    return LessonNoise(linear, mlp)
+
+
 __all__ = [
-    "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "column", "compare", "final", "noise_band",
+    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "column", "compare", "final", "noise_band",
     "seed_runs", "seed_sweep",
 ]

@@ -43,7 +43,7 @@ def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = (
     for ax, metric in zip(axes[0], metrics):
         for i, (label, study) in enumerate(studies.items()):
             epochs, mean, std = study.curve(metric)
-            x = [e + 1 for e in epochs]
+            x = list(epochs)  # History counts epochs completed, from 1
             color, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
             ax.plot(x, mean, color=color, marker=marker, markersize=4, label=f"{label} ({len(study.seeds)} seeds)")
             ax.fill_between(x, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
