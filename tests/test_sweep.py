@@ -174,3 +174,18 @@ def test_summary_tables_and_schedule_plots():
     assert [line.get_ydata().tolist() for line in fig.axes[0].lines][1] == pytest.approx([0.2, 0.1, 0.05])
     with pytest.raises(ValueError, match="at least one run"):
         plot_schedules({})
+
+
+def test_a_diverging_run_is_recorded_shown_and_never_chosen_as_best():
+    from mnist_lessons.experiments.noise import seed_sweep
+
+    data = toy_splits()
+    result = sweep("lr", [0.2, 1e10], lambda lr: SMALL.replace(lr=lr), data)
+    assert [r.diverged for r in result.runs] == [False, True]
+    assert result.best().label == "0.2"
+    assert [row["status"] for row in result.rows()] == ["trained", "diverged"]
+    seeds = seed_sweep("lr", [0.2, 1e10], lambda lr, s: SMALL.replace(lr=lr, seed=s), [0, 1, 2], data)
+    assert seeds["1e+10"].text().startswith("diverged (") and seeds["1e+10"].diverged >= 1
+    assert seeds.ranked()[0].label == "0.2" and seeds.ranked()[-1].label == "1e+10"
+    with pytest.raises(ValueError, match="every run of sweep 'lr' diverged"):
+        sweep("lr", [1e10], lambda lr: SMALL.replace(lr=lr), data).best()

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import config
-from .args import LessonParser, non_negative_float, non_negative_int, positive_float, positive_int, probability
+from .args import LessonParser, output_file, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split and weights)")
     train.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
     train.add_argument("--root", type=Path, help="data directory")
-    train.add_argument("--save", type=Path, metavar="PATH", help="save the trained weights (a state_dict) here")
+    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights (a state_dict) here")
     return parser
 
 
@@ -112,6 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..data.batches import mnist_splits
     from ..log import get_logger
     from ..training.loops import evaluate, pick_device
+    from ..outputs import save_state_dict
     from ..training.recipe import run
 
     log = get_logger("mnist_lessons.cli")
@@ -124,38 +125,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     log.info(f"final validation accuracy {result.history.val_acc[-1]:.2f}%, "
              f"test accuracy {test.accuracy:.2f}% (loss {test.loss:.3f})")
     if args.save:
-        save_weights(result.model, args.save)
-        log.info(f"weights saved to {args.save}")
+        written = save_state_dict(result.model, args.save)
+        log.info(f"weights saved to {written}")
     return 0
-
-
-def save_weights(model, path: Path) -> None:
-    """Save the state_dict, on the CPU so it loads anywhere, via a temporary name: never half-written."""
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        torch.save({name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}, tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-lessons`` and ``python -m mnist_lessons``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    save = getattr(args, "save", None)
-    if save is not None:  # refuse before training, not after
-        blocking = next((p for p in save.parents if p.exists() and not p.is_dir()), None)
-        if save.is_dir() or blocking is not None:
-            what = f"{save} is a folder" if blocking is None else f"{blocking} is a file, not a folder"
-            prog = f"{parser.prog} {args.command}"
-            parser.exit(2, f"{prog}: error: argument --save: {what}; give a file path such as weights.pt (see {prog} --help)\n")
     try:
         return {"data": cmd_data, "train": cmd_train}[args.command](args)
-    except (ValueError, RuntimeError, OSError) as err:
+    except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged
         print(f"mnist-lessons {args.command}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

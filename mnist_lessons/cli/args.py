@@ -54,15 +54,11 @@ non_negative_float = _argument_type(float, lambda v: check_number("value", v, mi
 __all__ += ["non_negative_float"]
 
 def output_file(text: str) -> Path:
-    """A path a file can be written to: not a folder or a special file, under a folder that exists or can be made."""
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file path inside it")
-    if path.exists() and not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text} is not a regular file (a device or pipe?); give a file path")
-    folder = next(p for p in path.absolute().parents if p.exists())
-    if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"{folder} is a file, not a folder; give a path under a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"cannot write under {folder} (permission denied); give a path you can write")
-    return path
+    """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
+    from ..outputs import check_output_file
+
+    try:
+        check_output_file(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return Path(text)

@@ -49,6 +49,7 @@ from ..log import get_logger
 from ..models import MODELS, count_parameters
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
 from ..training.recipe import RunConfig
+from ..outputs import save_state_dict, write_atomically
 from . import launchers
 
 log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
@@ -270,13 +271,6 @@ def threads_per_process() -> int:
     return max(1, cpu_cores() // launchers.identify(os.environ).local_world_size)
 
 
-def _write_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    write(tmp)
-    tmp.replace(path)
-
-
 def _exit_quietly(status: int = 0, message: str | None = None) -> None:
     """Leave without a word; on an error, a moment after rank 0, which says what was wrong (a launcher
     stops every process as soon as one fails)."""
@@ -316,10 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results, model = train(args, world)
         results["total_seconds"] = time.perf_counter() - start
         if world.rank == 0 and args.out:
-            _write_atomically(args.out, lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
+            write_atomically(args.out, lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
-            _write_atomically(args.save, lambda p: torch.save(model.state_dict(), p))
+            log.info(f"weights saved to {save_state_dict(model, args.save)}")
     except KeyboardInterrupt:
         if world.rank == 0:
             print(f"{parser.prog}: interrupted", file=sys.stderr)

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ..config import MIN_SEEDS, NOISE_BAND_SIGMAS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from .sweeps import describe
-from ..training.loops import History
+from ..training.loops import History, TrainingDiverged
 
 
 #: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.training.loops.History`, and
@@ -129,8 +129,15 @@ class SeedStudy:
             "min": self.low, "max": self.high, "range": self.range,
         }
 
+    @property
+    def diverged(self) -> int:
+        """How many seeds' runs diverged (their value is NaN)."""
+        return sum(math.isnan(v) for v in self.values)
+
     def text(self, decimals: int = 2) -> str:
-        """``"93.91 ± 0.12"``: mean ± standard deviation, for tables and prose."""
+        """``"93.91 ± 0.12"``: mean ± standard deviation, for tables and prose (or how many seeds diverged)."""
+        if self.diverged:
+            return f"diverged ({self.diverged} of {len(self.seeds)} seeds)"
         return f"{self.mean:.{decimals}f} ± {self.std:.{decimals}f}"
 
     def curve(self, metric: str | None = None) -> tuple[list[int], list[float], list[float]]:
@@ -172,8 +179,17 @@ def seed_runs(
     for config in configs[1:]:
         if hasattr(config, "replace") and config.replace(seed=first.seed) != first:
             raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
-    runs = [train(config, data) for config in configs]
-    return SeedStudy(label, seeds, tuple(final(r.history, metric, tail) for r in runs), metric, runs)
+    runs = [_train_or_record(train, config, data, label) for config in configs]
+    values = tuple(float("nan") if r.diverged else final(r.history, metric, tail) for r in runs)
+    return SeedStudy(label, seeds, values, metric, runs)
+
+
+def _train_or_record(train: Train, config: Any, data: DataLike, label: str) -> Run:
+    """``train(config, data)``, or a run marked diverged (value NaN, never a winner) if its loss blew up."""
+    try:
+        return train(config, data)
+    except TrainingDiverged as err:
+        return Run(label, config, None, err.history, diverged=True)
 
 
 def noise_band(*studies: SeedStudy | float, sigmas: float = NOISE_BAND_SIGMAS) -> float:
@@ -228,8 +244,8 @@ class SeedSweep:
             raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}") from None
 
     def ranked(self) -> list[SeedStudy]:
-        """Studies from the best mean to the worst."""
-        return sorted(self.studies.values(), key=lambda s: s.mean, reverse=True)
+        """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
+        return sorted(self.studies.values(), key=lambda s: (not math.isnan(s.mean), s.mean), reverse=True)
 
     def winner(self, band: float) -> str | None:
         """The best setting's label if its mean beats the runner-up's by more than ``band``, else ``None``."""

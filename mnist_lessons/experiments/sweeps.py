@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..training.loops import History
+from ..training.loops import History, TrainingDiverged
 from ..training.recipe import DataLike, Run, RunConfig, check_data, run
 
 def describe(value: Any) -> str:
@@ -69,6 +69,13 @@ class SweepResult:
         return {r.label: r.history for r in self.runs}
 
     def rows(self) -> list[dict[str, Any]]:
+        """One dict per run: the setting's label, then :meth:`Run.summary` (and a status column if any run diverged)."""
+        if any(r.diverged for r in self.runs):
+            return [{self.name: r.label, **r.summary(), "status": "diverged" if r.diverged else "trained"}
+                    for r in self.runs]
+        return self._plain_rows()
+
+    def _plain_rows(self) -> list[dict[str, Any]]:
         """One dict per run: the setting's label, then :meth:`Run.summary`."""
         return [{self.name: r.label, **r.summary()} for r in self.runs]
 
@@ -78,9 +85,14 @@ class SweepResult:
 
     def best(self, metric: str = "val_acc") -> Run:
         """The run with the highest final ``metric`` (validation accuracy unless told otherwise)."""
+        if not self.runs:
+            raise ValueError(f"sweep {self.name!r} has no runs to choose from")
         if metric not in self.runs[0].summary():
             raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(self.runs[0].summary())}")
-        return max(self.runs, key=lambda r: r.summary()[metric])
+        trained = [r for r in self.runs if not r.diverged]
+        if not trained:
+            raise ValueError(f"every run of sweep {self.name!r} diverged: there is no best run; lower the learning rate")
+        return max(trained, key=lambda r: r.summary()[metric])
 
     def __getitem__(self, label: str) -> Run:
         for r in self.runs:
@@ -114,7 +126,10 @@ class Experiments:
         if not isinstance(config, RunConfig):
             raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
         if config not in self.runs:
-            self.runs[config] = run(config, self.data, label, self.log_every)
+            try:
+                self.runs[config] = run(config, self.data, label, self.log_every)
+            except TrainingDiverged as err:  # recorded, shown in tables, never chosen as best
+                self.runs[config] = Run(label if label is not None else "run", config, None, err.history, diverged=True)
         done = self.runs[config]
         return done if label is None or label == done.label else replace(done, label=label)
 

@@ -173,12 +173,17 @@ class Run:
 
     label: str
     config: RunConfig
-    model: nn.Module
+    model: nn.Module | None
     history: History
+    #: True when training stopped on a NaN or infinite loss (the model is then ``None``).
+    diverged: bool = False
 
     def summary(self) -> dict[str, float]:
-        """Final train and validation accuracy, their gap, and mean seconds per epoch."""
+        """Final train and validation accuracy, their gap, and mean seconds per epoch (NaN when diverged)."""
         h = self.history
+        if self.diverged or len(h) == 0:
+            nan = float("nan")
+            return {"train_acc": nan, "val_acc": nan, "gap": nan, "seconds_per_epoch": nan}
         return {
             "train_acc": h.train_acc[-1],
             "val_acc": h.val_acc[-1],
