@@ -49,3 +49,25 @@ def test_bad_sizes_get_clear_errors():
         learning_curve([10], {}, data)
     with pytest.raises(TypeError, match="RunConfig"):
         learning_curve([10], {"plain": {"lr": 0.1}}, data)
+
+
+def test_plot_learning_curve_draws_one_line_per_variant_on_a_log_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mnist_lessons.figures.plots import plot_learning_curve
+
+    data = toy_splits()
+    curve = learning_curve((40, 120), {"plain": SMALL, "wide": SMALL.replace(hidden_sizes=(32,))}, data, steps=6)
+    fig = plot_learning_curve(curve)
+    try:
+        gap_ax, acc_ax = fig.axes
+        assert gap_ax.get_xscale() == "log" and [len(ax.lines) for ax in (gap_ax, acc_ax)] == [2, 2]
+        assert list(gap_ax.lines[0].get_xdata()) == [40, 120]
+        assert list(gap_ax.lines[1].get_ydata()) == pytest.approx(curve.gaps("wide"))
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="at least one variant"):
+        plot_learning_curve(object())

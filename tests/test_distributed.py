@@ -97,7 +97,7 @@ def assert_same_training(tmp_path: Path, one: str, two: str) -> float:
     assert (first["world_size"], second["world_size"]) == (1, 2)
     assert first["backend"] == second["backend"]
     assert first["steps_per_epoch"] == second["steps_per_epoch"] == 384 // 64
-    weights = [torch.load(tmp_path / f"{name}.pt") for name in (one, two)]
+    weights = [torch.load(tmp_path / f"{name}.pt", weights_only=True) for name in (one, two)]
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         torch.testing.assert_close(weights[0][name].cpu(), weights[1][name].cpu(), rtol=0, atol=WEIGHT_ATOL, msg=name)

@@ -372,6 +372,34 @@ def plot_generalisation(histories: Mapping[str, object], title: str | None = Non
     return fig
 
 
+def plot_learning_curve(curve: Any) -> Figure:
+    """A learning curve: train − validation gap (left) and validation accuracy (right) against training images.
+
+    ``curve`` is a :class:`mnist_lessons.experiments.curves.LearningCurve`; one
+    line (own marker) per variant, on a logarithmic axis of training-set sizes.
+
+    >>> fig = plot_learning_curve(learning_curve((1_000, 4_000), {"plain": config}, splits))  # doctest: +SKIP
+    """
+    variants = list(getattr(curve, "variants", []))
+    if not variants:
+        raise ValueError("plot_learning_curve() needs a LearningCurve with at least one variant")
+    use_style()
+    fig, (gap_ax, acc_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    for i, variant in enumerate(variants):
+        style = {"color": f"C{i}", "marker": "osD^v"[i % 5], "markersize": 5, "label": variant}
+        gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
+        acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
+    for ax in (gap_ax, acc_ax):
+        ax.set_xscale("log")
+        ax.set_xticks(curve.sizes, [f"{n:,}" for n in curve.sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("Training images")
+    gap_ax.set_ylabel("Train − validation accuracy (points)")
+    acc_ax.set_ylabel("Validation accuracy (%)")
+    fig.legend(*gap_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(variants)))
+    return fig
+
+
 def plot_gradient_norms(norms: Mapping[str, Sequence[float]]) -> Figure:
     """Gradient size per layer (log scale) for several networks, layer 1 next to the input.
 
