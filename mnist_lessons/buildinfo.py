@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 import torchvision
 
+from .training.devices import DEVICE_ENV, chapter_device
 from .training.loops import pick_device
 
 
@@ -25,14 +26,17 @@ def cpu_name() -> str:
 
 def environment() -> dict[str, str]:
     """Versions, processor and device of this run, as display strings."""
-    device = pick_device()
-    accelerator = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
+    device = chapter_device()  # what the chapters computed on: the setting, not merely what exists
+    present = pick_device()
+    accelerator = torch.cuda.get_device_name(present) if present.type == "cuda" else "none"
+    if present.type != "cpu" and device.type == "cpu":
+        accelerator += f" (present but unused: set {DEVICE_ENV}={present.type} to use it)"
     return {
         "Built on (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "Python": platform.python_version(),
         "PyTorch": torch.__version__,
         "torchvision": torchvision.__version__,
-        "Device used": device.type,
+        "Device the chapters ran on": str(device),
         "Accelerator": accelerator,
         "Processor": f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} PyTorch threads",
         "Platform": f"{platform.system()} {platform.release()} ({platform.machine()})",

@@ -30,3 +30,13 @@ def test_a_missing_accelerator_is_an_error_naming_the_setting(monkeypatch):
 def test_cuda_is_used_when_present():
     device = chapter_device({DEVICE_ENV: "cuda"})
     assert torch.ones(2, device=device).sum().item() == 2.0
+
+
+def test_mnist_splits_follows_the_setting(tiny_root, monkeypatch):
+    from mnist_lessons.data import batches
+
+    asked = []
+    monkeypatch.setattr("mnist_lessons.training.devices.chapter_device", lambda env=None: asked.append(1) or torch.device("meta"))
+    splits = batches.mnist_splits(tiny_root)
+    assert asked and splits.train.x.device.type == "meta" and splits.test.y.device.type == "meta"
+    assert batches.mnist_splits(tiny_root, device="cpu").train.x.device.type == "cpu"
