@@ -83,8 +83,8 @@ def test_plot_history_labels_and_curves():
     acc_ax, loss_ax = fig.axes
     assert acc_ax.get_ylabel() == "Accuracy (%)"
     assert loss_ax.get_ylabel() == "Loss"
-    assert acc_ax.get_xlabel() == loss_ax.get_xlabel() == "Epoch"
-    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["train", "validation"]
+    assert acc_ax.get_xlabel() == loss_ax.get_xlabel() == "Epochs completed"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["train", "validation"]
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [run.train_acc, run.val_acc]
     assert [list(line.get_ydata()) for line in loss_ax.get_lines()] == [run.train_loss, run.val_loss]
     assert fig._suptitle.get_text() == "Linear model"
@@ -92,8 +92,10 @@ def test_plot_history_labels_and_curves():
 
 def test_plot_history_compares_runs_by_validation():
     runs = {"linear": history(), "deep": history(val_acc=[90.0, 94.0, 96.0], val_loss=[0.4, 0.2, 0.1])}
-    acc_ax, loss_ax = viz.plot_history(runs).axes
-    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["linear", "deep"]
+    fig = viz.plot_history(runs)
+    acc_ax, loss_ax = fig.axes
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["linear", "deep"]
+    assert acc_ax.get_ylabel() == "Validation accuracy (%)" and loss_ax.get_ylabel() == "Validation loss"
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [r.val_acc for r in runs.values()]
     assert [list(line.get_ydata()) for line in loss_ax.get_lines()] == [r.val_loss for r in runs.values()]
 
@@ -117,7 +119,7 @@ def test_show_predictions_titles_and_highlights(model, data):
     axes = [ax for ax in fig.axes if ax.images]
     predicted, _ = viz.predict(model, (x[:10], y[:10]))
     assert [ax.get_title() for ax in axes] == [f"{p} ({t})" for p, t in zip(predicted.tolist(), y[:10].tolist())]
-    red = to_rgba("C1")
+    red = to_rgba(viz.WRONG)
     assert [i for i, ax in enumerate(axes) if to_rgba(ax.title.get_color()) == red] == [1, 4]
     assert "2 of 10 wrong" in fig._suptitle.get_text()
 
@@ -273,3 +275,28 @@ def test_first_layer_maps_are_the_first_block_before_pooling_and_keep_the_mode()
     maps = viz.first_layer_maps(model, torch.rand(28, 28))
     assert maps.shape == (16, 28, 28) and maps.min() >= 0  # ReLU outputs, not pooled
     assert model.training
+
+
+def test_the_wrong_colour_and_every_label_colour_meet_wcag_aa():
+    import seaborn as sns
+    from matplotlib.colors import to_rgb
+
+    def contrast(a, b):
+        hi, lo = sorted((sns.utils.relative_luminance(to_rgb(a)), sns.utils.relative_luminance(to_rgb(b))), reverse=True)
+        return (hi + 0.05) / (lo + 0.05)
+
+    assert contrast(viz.WRONG, "white") >= 4.5
+    greys = [(v, v, v) for v in np.linspace(0, 1, 101)]
+    blues = [tuple(float(c) for c in np.array(to_rgb("C0")) * k + (1 - k)) for k in np.linspace(0, 1, 51)]
+    assert min(contrast(viz.label_colour(c), c) for c in greys + blues) >= 4.5
+
+
+def test_show_templates_shares_one_scale_centred_at_zero_with_a_colour_bar():
+    weight = torch.linspace(-2, 1, 10 * 784).reshape(10, 784)
+    fig = viz.show_templates(weight)
+    try:
+        images = [im for ax in fig.axes for im in ax.images]
+        assert len(images) == 10 and {im.get_clim() for im in images} == {(-2.0, 2.0)}
+        assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    finally:
+        plt.close(fig)

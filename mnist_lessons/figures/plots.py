@@ -40,7 +40,7 @@ Batch = tuple[Tensor, Tensor]
 Batches = Union[Batch, Iterable[Batch]]
 
 #: Colour that marks wrong predictions (ambivalent's red).
-WRONG = "C1"
+WRONG = "#c62828"  # a red with 5.6 : 1 contrast on the white figure background
 #: Display names of the activation functions in ``torch.nn.functional``.
 ACTIVATION_TITLES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}
 
@@ -192,6 +192,16 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
     return _show_images(torch.stack(images), titles, 10, [True] * len(images), suptitle)
 
 
+def label_colour(background: Any) -> str:
+    """Black or white, whichever contrasts more with ``background``: at least 4.5 : 1 on any colour.
+
+    >>> label_colour("white"), label_colour("#1f3a5f")
+    ('black', 'white')
+    """
+    # Above a relative luminance of 0.179, black's contrast exceeds white's (and is >= 4.5 : 1).
+    return "black" if sns.utils.relative_luminance(to_rgb(background)) > 0.179 else "white"
+
+
 def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     """Heatmap of how often each true digit (rows) gets each predicted label (columns).
 
@@ -210,7 +220,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     sns.heatmap(counts.numpy(), mask=(counts == 0).numpy(), annot=True, fmt="d", cmap=cmap, norm=norm, square=True,
                 ax=ax, annot_kws={"fontsize": 9}, cbar_kws={"label": "Images", "shrink": 0.8})
     for text, count in zip(ax.texts, counts[counts > 0].tolist()):  # both row-major
-        text.set_color("#1e1e1e" if sns.utils.relative_luminance(cmap(norm(count))) > 0.25 else "white")
+        text.set_color(label_colour(cmap(norm(count))))
     accuracy = 100 * counts.diagonal().sum() / counts.sum()
     ax.set(xlabel="Predicted label", ylabel="True label", title=f"Confusion matrix: {accuracy:.2f}% correct")
     ax.tick_params(rotation=0)
@@ -238,11 +248,13 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
         for ax, values in ((acc_ax, acc), (loss_ax, loss)):
             if len(values) == len(epochs) > 0:
                 ax.plot(epochs, values, marker="o", markersize=4, color=f"C{i}", label=label)
-    acc_ax.set(xlabel="Epoch", ylabel="Accuracy (%)")
-    loss_ax.set(xlabel="Epoch", ylabel="Loss")
+    # Several runs: only validation curves are drawn, and the labels say so.
+    which = "Validation " if isinstance(history, Mapping) else ""
+    acc_ax.set(xlabel="Epochs completed", ylabel=f"{which}accuracy (%)".capitalize())
+    loss_ax.set(xlabel="Epochs completed", ylabel=f"{which}loss".capitalize())
     for ax in (acc_ax, loss_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    acc_ax.legend()
+    fig.legend(*acc_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(curves)))
     if title:
         fig.suptitle(title)
     return fig
@@ -260,7 +272,7 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
         (slope,) = torch.autograd.grad(y.sum(), x)  # elementwise, so d(sum)/dx_i = f'(x_i)
         ax.plot(x.detach().numpy(), y.detach().numpy(), color="C0", label="f(x)")
         ax.plot(x.detach().numpy(), slope.numpy(), color="C1", linestyle="--", label="f′(x)")
-        ax.set(title=ACTIVATION_TITLES.get(name, name), xticks=range(-4, 5, 2))
+        ax.set(title=ACTIVATION_TITLES.get(name, name), xticks=range(-4, 5, 2), xlabel="x")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
 
@@ -280,8 +292,8 @@ def plot_schedules(histories: Mapping[str, Any]) -> Figure:
     for i, (label, h) in enumerate(histories.items()):
         lr_ax.plot(h.epoch, h.lr, marker="o", markersize=4, color=f"C{i}", label=label)
         acc_ax.plot(h.epoch, h.val_acc, marker="o", markersize=4, color=f"C{i}", label=label)
-    lr_ax.set(xlabel="Epoch", ylabel="Learning rate", yscale="log")
-    acc_ax.set(xlabel="Epoch", ylabel="Validation accuracy (%)")
+    lr_ax.set(xlabel="Epoch", ylabel="Learning rate used in the epoch", yscale="log")
+    acc_ax.set(xlabel="Epochs completed", ylabel="Validation accuracy (%)")
     for ax in (lr_ax, acc_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.legend(*lr_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
@@ -362,8 +374,8 @@ def plot_generalisation(histories: Mapping[str, object], title: str | None = Non
     # Zoom the loss axis on where the runs differ; the first epochs' high losses run off the top.
     lowest = [min(h.val_loss) for h in histories.values()]
     loss_ax.set_ylim(0.9 * min(lowest), 2 * max(lowest))
-    gap_ax.set(xlabel="Epoch", ylabel="Train − validation accuracy (points)")
-    loss_ax.set(xlabel="Epoch", ylabel="Validation loss")
+    gap_ax.set(xlabel="Epochs completed", ylabel="Train − validation accuracy (points)")
+    loss_ax.set(xlabel="Epochs completed", ylabel="Validation loss")
     for ax in (gap_ax, loss_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.legend(*gap_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
@@ -472,6 +484,25 @@ def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title
     shown = _diverging(axes[2], output)
     _bare(axes[2], "output")
     fig.colorbar(shown, ax=axes[2], shrink=0.8)
+    return fig
+
+
+def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
+    """The weights of a linear classifier as one 28 × 28 image per class, on one colour scale centred at zero.
+
+    Red pixels add to the class's score when inked, blue ones subtract, white
+    ones do not matter; the colour bar gives the values.
+
+    >>> fig = show_templates(model.linear.weight)  # doctest: +SKIP
+    """
+    templates = _as_images(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight)
+    limit = float(templates.abs().max()) or 1.0
+    cell = WIDTH / (min(ncols, len(templates)) + 0.6)
+    fig, axes = _grid(len(templates), ncols, cell, cell)
+    for i, ax in enumerate(axes):
+        shown = _diverging(ax, templates[i], limit)
+        _bare(ax, f"{i}")
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
     return fig
 
 
