@@ -14,6 +14,7 @@ All return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
 from __future__ import annotations
 
 import inspect
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -50,7 +51,7 @@ def make_activation(activation: ActivationSpec) -> nn.Module:
             raise ValueError(f"unknown activation {activation!r}; choose one of: {valid}")
         return ACTIVATIONS[key]()
     if isinstance(activation, nn.Module):
-        return activation
+        return copy.deepcopy(activation)  # a layer of its own: learnable activations are not shared
     if isinstance(activation, type) and issubclass(activation, nn.Module):
         return activation()
     raise TypeError(
@@ -65,7 +66,7 @@ def count_parameters(model: nn.Module) -> int:
 
 def check_images(x: torch.Tensor, n_pixels: int = NUM_PIXELS) -> None:
     """Raise a clear error unless ``x`` is a batch of 28 x 28 images."""
-    if x.dim() < 2 or x[0].numel() != n_pixels:
+    if x.dim() < 2 or x.shape[1:].numel() != n_pixels:
         raise ValueError(
             f"input x must be a batch of 28x28 images, shape (N, 1, 28, 28) or (N, 784); "
             f"got shape {tuple(x.shape)}"
@@ -104,12 +105,16 @@ class NonlinearClassifier(nn.Module):
         dropout: float = DROPOUT,
     ) -> None:
         super().__init__()
+        if isinstance(hidden_sizes, (str, bytes)) or not hasattr(hidden_sizes, "__iter__"):
+            raise TypeError(f"hidden_sizes must be a sequence of layer widths such as (50, 50, 50), got {hidden_sizes!r}")
         sizes = [check_int("hidden_sizes", h, minimum=1) for h in hidden_sizes]
         if not sizes:
             raise ValueError(f"hidden_sizes must be one or more positive widths, got {list(hidden_sizes)}")
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
         if isinstance(activation, (str, nn.Module, type)):
             activations = [activation] * len(sizes)
+        elif not hasattr(activation, "__iter__"):
+            raise TypeError(f"activation must be a name, an nn.Module or one per hidden layer, got {activation!r}")
         else:
             activations = list(activation)
             if len(activations) != len(sizes):

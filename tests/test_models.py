@@ -41,7 +41,23 @@ def test_every_named_activation_builds(name):
 def test_activation_accepts_module_and_class():
     assert isinstance(make_activation(nn.Tanh), nn.Tanh)
     leaky = nn.LeakyReLU(0.3)
-    assert make_activation(leaky) is leaky
+    copy = make_activation(leaky)
+    assert isinstance(copy, nn.LeakyReLU) and copy.negative_slope == 0.3 and copy is not leaky
+
+
+def test_a_learnable_activation_instance_is_not_shared_between_layers():
+    plain = count_parameters(NonlinearClassifier())
+    assert count_parameters(NonlinearClassifier(activation=nn.PReLU())) == plain + 3  # one slope per layer
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"hidden_sizes": "50"}, TypeError, "sequence of layer widths"),
+    ({"hidden_sizes": [2.7]}, ValueError, "hidden_sizes"),
+    ({"activation": 123}, TypeError, "activation must be"),
+])
+def test_bad_network_settings_name_the_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        NonlinearClassifier(**kwargs)
 
 
 def test_unknown_activation_lists_the_valid_names():

@@ -43,6 +43,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import config
+from ..checks import check_int
 from ..cli.args import LessonParser, non_negative_int, output_file, positive_float, positive_int, probability
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..log import get_logger
@@ -134,6 +135,10 @@ class ShardedBatches:
     """
 
     def __init__(self, batches: TensorBatches, rank: int, world_size: int) -> None:
+        world_size = check_int("world_size", world_size, minimum=1)
+        rank = check_int("rank", rank, minimum=0)
+        if rank >= world_size:
+            raise ValueError(f"rank must be below world_size ({world_size}), got {rank}")
         if batches.batch_size % world_size:
             raise ValueError(f"the global batch size {batches.batch_size} must be a multiple of "
                              f"the number of processes {world_size}")

@@ -81,6 +81,8 @@ class SweepResult:
 
     def to_frame(self, decimals: int | None = 2):
         """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""
+        if not self.runs:
+            raise ValueError(f"sweep {self.name!r} has no runs to tabulate")
         return to_frame(self.rows(), self.name, decimals)
 
     def best(self, metric: str = "val_acc") -> Run:

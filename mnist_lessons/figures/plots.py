@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
+from ..checks import check_int
 from ..config import NUM_CLASSES
 from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
 from .style import WIDTH, use_style
@@ -88,6 +89,11 @@ def _show_images(
     images: Tensor, titles: Sequence[str], ncols: int, wrong: Sequence[bool] | None = None, suptitle: str | None = None
 ) -> Figure:
     """Draw ``images`` in a grid, one title each; ``wrong`` ones get a red title and frame."""
+    ncols = check_int("ncols", ncols, minimum=1)
+    if len(images) == 0:
+        raise ValueError("there are no images to show: give at least one (n >= 1)")
+    if len(titles) != len(images):
+        raise ValueError(f"got {len(titles)} titles or labels for {len(images)} images; give one per image")
     cell = WIDTH / ncols
     fig, axes = _grid(len(images), ncols, cell, cell * 1.3, 0.35 if suptitle else 0.0)
     wrong = wrong if wrong is not None else [False] * len(images)
@@ -143,6 +149,8 @@ def predict(model: nn.Module, batches: Batches) -> tuple[Tensor, Tensor]:
     >>> accuracy = (preds == labels).float().mean()  # doctest: +SKIP
     """
     results = list(_predicted(model, batches))
+    if not results:
+        raise ValueError("predict() got no batches: the loader is empty")
     return torch.cat([p for _, _, p in results]), torch.cat([y for _, y, _ in results])
 
 
@@ -265,6 +273,8 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
 
     >>> fig = plot_activations(("relu", "gelu"))
     """
+    if not names:
+        raise ValueError("plot_activations() needs at least one activation name, e.g. ('relu', 'tanh')")
     fig, axes = _grid(len(names), 3, WIDTH / 3, 2.4)
     x = torch.linspace(-4, 4, 401, requires_grad=True)
     for ax, name in zip(axes, names):

@@ -78,9 +78,17 @@ def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNI
     return OPTIMIZERS[key](params, lr=lr, **kwargs)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s parameters; a ``TypeError`` if it has none (nothing to train or evaluate)."""
+    parameter = next(iter(model.parameters()), None)
+    if parameter is None:
+        raise TypeError(f"the model {type(model).__name__} has no parameters: give a network such as LinearClassifier()")
+    return parameter.device
+
+
 def train_one_epoch(loader: Batches, model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     """One pass over the training data, one optimisation step per batch."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     model.train()  # training mode: dropout is active
     for X, y in loader:
         X, y = X.to(device), y.to(device)
@@ -100,7 +108,7 @@ class Evaluation(NamedTuple):
 
 def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> Evaluation:
     """Return the accuracy (%) and mean loss per example over ``loader``, without training."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     model.eval()  # evaluation mode: dropout is off
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
@@ -134,6 +142,8 @@ class History:
 
     def last(self) -> dict[str, float]:
         """The final epoch's metrics as a dict."""
+        if not self.epoch:
+            raise ValueError("the history is empty: train for at least one epoch first")
         return {key: values[-1] for key, values in asdict(self).items()}
 
     def rows(self) -> list[dict[str, float]]:
@@ -182,6 +192,10 @@ def fit(
     >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
     """
     epochs = check_int("epochs", epochs, minimum=1)
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader), ("train_eval_loader", train_eval_loader)):
+        if loader is not None and iter(loader) is loader:
+            raise TypeError(f"{name} is a one-shot iterator (a generator?), but fit() goes over it every epoch: "
+                            "give a list of batches, a DataLoader or TensorBatches")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()
@@ -218,6 +232,8 @@ def check_learned(history: History, min_val_acc: float) -> None:
 
     Chapters call this so a build fails loudly if results stop being real.
     """
+    if len(history) == 0:
+        raise ValueError("the history is empty: train for at least one epoch first")
     if len(history) > 1 and not history.train_loss[-1] < history.train_loss[0]:
         raise AssertionError(f"training loss did not fall: {history.train_loss}")
     if history.val_acc[-1] < min_val_acc:
