@@ -32,8 +32,10 @@ import numpy as np
 __all__ = ["check_int", "check_number", "check_choice", "int_requirement", "number_requirement"]
 
 
-def int_requirement(minimum: int | None = None) -> str:
+def int_requirement(minimum: int | None = None, maximum: int | None = None) -> str:
     """How an integer argument is described in error messages: ``"an integer >= 1"``."""
+    if minimum is not None and maximum is not None:
+        return f"an integer from {minimum} to {maximum}"
     return "an integer" if minimum is None else f"an integer >= {minimum}"
 
 
@@ -52,14 +54,14 @@ def _check_is_number(name: str, value: object, what: str) -> None:
         raise TypeError(f"{name} must be {what}, got {value!r}")
 
 
-def check_int(name: str, value: object, minimum: int | None = None) -> int:
-    """Return ``value`` as a Python ``int`` if it is an integer (not a bool) ``>= minimum``."""
-    what = int_requirement(minimum)
+def check_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as a Python ``int`` if it is an integer (not a bool) from ``minimum`` to ``maximum``."""
+    what = int_requirement(minimum, maximum)
     _check_is_number(name, value, what)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     value = int(value)
-    if minimum is not None and value < minimum:
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
 

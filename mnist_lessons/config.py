@@ -23,6 +23,8 @@ EVAL_BATCH_SIZE: int = 4096
 LEARNING_RATE: float = 0.05
 #: Passes over the training data.
 EPOCHS: int = 5
+#: The largest seed NumPy accepts (seeds run from 0 to this).
+MAX_SEED: int = 2**32 - 1
 #: Seeds of the seed-noise study (five runs per model); sweeps use the first
 #: ``MIN_SEEDS`` of them, so a sweep's run at the lesson's settings is one of the study's.
 SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))

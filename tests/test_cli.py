@@ -59,7 +59,7 @@ def test_train_help_lists_every_option_with_its_choices(capsys):
         (["train", "--lr", "inf"], "--lr", "a number > 0"),
         (["train", "--lr", "nan"], "--lr", "a number > 0"),
         (["train", "--batch-size", "0"], "--batch-size", "an integer >= 1"),
-        (["train", "--seed", "-1"], "--seed", "an integer >= 0"),
+        (["train", "--seed", "-1"], "--seed", "an integer from 0 to 4294967295"),
         (["train", "--activation", "swish"], "--activation", "'relu'"),
         (["train", "--model", "resnet"], "--model", "'linear', 'mlp', 'cnn'"),
         (["train", "--optimizer", "lbfgs"], "--optimizer", "'sgd'"),

@@ -14,7 +14,8 @@ from torch.utils.data import TensorDataset
 
 from mnist_lessons.data import fetch
 from mnist_lessons.config import SEED
-from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, root_argument, split
+from mnist_lessons.cli.args import root_argument
+from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, split
 
 
 pytestmark = pytest.mark.usefixtures("offline")

@@ -96,3 +96,20 @@ def test_cli_reports_divergence_exits_non_zero_and_saves_nothing(tiny_root, tmp_
                               "--batch-size", "16", "--device", "cpu", "--save", weights], capsys)
     assert status == 1 and "diverged" in err and "learning rate" in err
     assert not weights.exists() and list(tmp_path.glob("*.part")) == []
+
+
+def test_cli_empty_root_means_data_in_the_working_directory(tmp_path, tiny_files, expect_tiny, monkeypatch, capsys):
+    from idx import write_raw
+
+    work = tmp_path / "work"
+    write_raw(work / "data", tiny_files)  # already fetched into ./data
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    status, out, _ = run_cli(["data", "--root", ""], capsys)
+    assert status == 0 and str(work.resolve() / "data" / "MNIST" / "raw") in out
+    assert sorted(p.name for p in work.iterdir()) == ["data"]  # nothing fetched into the working directory itself
+
+
+def test_a_seed_numpy_cannot_take_is_refused_naming_seed(capsys):
+    status, _, err = run_cli(["train", "--seed", str(2**64)], capsys)
+    assert status == 2 and "argument --seed" in err and "from 0 to 4294967295" in err

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import config
-from .args import LessonParser, output_file, non_negative_float, non_negative_int, positive_float, positive_int, probability
+from .args import LessonParser, output_file, root_argument, seed, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
 
     data = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
-    data.add_argument("--root", type=Path, help=f"data directory (default: ${config.DATA_DIR_ENV} or ./data)")
+    data.add_argument("--root", type=root_argument, help=f"data directory (default: ${config.DATA_DIR_ENV} or ./data)")
 
     train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
     train.add_argument("--model", choices=list(MODELS), default="linear", help="which network (default: linear)")
@@ -49,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", action="store_true", help="move and turn training images at random (seeded)")
     train.add_argument("--activation", choices=sorted(ACTIVATIONS), help="activation of the mlp (default: relu)")
     train.add_argument("--dropout", type=probability, help="dropout rate of the mlp (default: 0.2)")
-    train.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split and weights)")
+    train.add_argument("--seed", type=seed, default=config.SEED, help="random seed (split and weights)")
     train.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
-    train.add_argument("--root", type=Path, help="data directory")
+    train.add_argument("--root", type=root_argument, help="data directory")
     train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights (a state_dict) here")
     return parser
 

@@ -44,6 +44,8 @@ def _argument_type(convert: Callable[[str], object], check: Callable[[object], o
 
 
 positive_int = _argument_type(int, lambda v: check_int("value", v, minimum=1), int_requirement(1))
+#: A seed: what NumPy, PyTorch and Python's random all accept.
+seed = _argument_type(int, lambda v: check_int("value", v, minimum=0, maximum=2**32 - 1), int_requirement(0, 2**32 - 1))
 non_negative_int = _argument_type(int, lambda v: check_int("value", v, minimum=0), int_requirement(0))
 positive_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, strict=True),
                                 number_requirement(0.0, strict=True))
@@ -62,3 +64,12 @@ def output_file(text: str) -> Path:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return Path(text)
+
+
+def root_argument(text: str) -> str | None:
+    """argparse ``type`` for ``--root``: the text as given, or None when it is empty.
+
+    ``type=Path`` would turn ``--root ""`` into ``.`` (the working directory);
+    this keeps it "not given", as ``data_root`` and $MNIST_DATA_DIR="" treat it.
+    """
+    return text if text.strip() else None

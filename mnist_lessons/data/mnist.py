@@ -46,15 +46,6 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     return expanded.resolve()
 
 
-def root_argument(text: str) -> str | None:
-    """argparse ``type`` for ``--root``: the text as given, or None when it is empty.
-
-    ``type=Path`` would turn ``--root ""`` into ``.`` (the working directory);
-    this keeps it "not given", as ``data_root`` and $MNIST_DATA_DIR="" treat it.
-    """
-    return text if text.strip() else None
-
-
 class VerifiedMNIST(MNIST):
     """torchvision's MNIST read only from the raw IDX files in ``<root>/MNIST/raw``.
 

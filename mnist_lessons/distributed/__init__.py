@@ -44,7 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import config
 from ..checks import check_int
-from ..cli.args import LessonParser, non_negative_int, output_file, positive_float, positive_int, probability
+from ..cli.args import LessonParser, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..log import get_logger
 from ..models import MODELS, count_parameters
@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
     parser.add_argument("--dropout", type=probability, default=config.DROPOUT, help="dropout rate of the mlp")
-    parser.add_argument("--seed", type=non_negative_int, default=config.SEED, help="random seed (split, weights, order)")
+    parser.add_argument("--seed", type=seed, default=config.SEED, help="random seed (split, weights, order)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
                              "on the node has a GPU, else gloo (default: auto)")
@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
     parser.add_argument("--timeout", type=positive_float, default=120.0,
                         help="seconds a collective may wait for the other processes before the job fails")
-    parser.add_argument("--root", type=Path, help="data directory")
+    parser.add_argument("--root", type=root_argument, help="data directory")
     parser.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="train on N made-up images instead of MNIST (tests, dry runs)")
     parser.add_argument("--out", type=output_file, help="write metrics and timings here as JSON (rank 0)")

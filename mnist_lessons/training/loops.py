@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int, check_number
-from ..config import EPOCHS, LEARNING_RATE
+from ..config import EPOCHS, LEARNING_RATE, MAX_SEED
 from ..log import get_logger
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -38,7 +38,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (every device) so a run can be repeated."""
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=MAX_SEED)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int, check_number
-from ..config import BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
+from ..config import MAX_SEED, BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, build_model, model_options
@@ -115,7 +115,7 @@ class RunConfig:
                 )
         for name in ("batch_size", "epochs"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0, maximum=MAX_SEED))
         check_number("learning rate lr", self.lr, minimum=0.0, strict=True)
         check_number("weight_decay", self.weight_decay, minimum=0.0)
         check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer, OPTIMIZERS)
