@@ -34,7 +34,8 @@ from torch import nn
 from torch.utils.data import Subset
 
 from mnist_lessons.buildinfo import cpu_name
-from mnist_lessons.cli.args import positive_int
+from mnist_lessons.cli.args import LessonParser, positive_int, root_argument
+from mnist_lessons.outputs import check_output_file, write_atomically
 from mnist_lessons.config import BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, SEED
 from mnist_lessons.data.batches import Split, as_tensors
 from mnist_lessons.data.mnist import load_mnist, make_loader, split
@@ -240,14 +241,24 @@ def show(report: dict) -> None:
         console.print(line, highlight=False)
 
 
+def output_folder(text: str) -> Path:
+    """An argument type: a folder the results can be written into (checked before minutes of measuring)."""
+    folder = Path(text)
+    try:
+        check_output_file(folder / "epoch_speed.json")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return folder
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
+    p = LessonParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(DEFAULT_MODELS))
     p.add_argument("--repeats", type=positive_int, help="repeats of the fast path and the floor (default 5; --quick 1)")
     p.add_argument("--classic-repeats", type=positive_int, help="repeats of the slow classic path (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true", help="smoke run on a subset of the data")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for the JSON and Markdown")
-    p.add_argument("--root", help="data directory (default: $MNIST_DATA_DIR or ./data)")
+    p.add_argument("--out", type=output_folder, default=ROOT / "benchmarks" / "results", help="folder for the JSON and Markdown")
+    p.add_argument("--root", type=root_argument, help="data directory (default: $MNIST_DATA_DIR or ./data)")
     p.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
     p.add_argument("--threads", type=positive_int, help="PyTorch threads (torch.set_num_threads)")
     p.add_argument("--with-tests", action="store_true", help="also time the unit test suite (pytest -q)")
@@ -257,10 +268,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except ValueError as err:
+        parser.error(f"argument --device: {err}")
+    try:
+        return run_benchmark(args, device)
+    except (ValueError, OSError, RuntimeError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_benchmark(args: argparse.Namespace, device: torch.device) -> int:
+    """Measure, then write the JSON and Markdown results into ``args.out``."""
     repeats = {"classic": args.classic_repeats or (1 if args.quick else 3)}
     repeats["fast"] = repeats["floor"] = args.repeats or (1 if args.quick else 5)
     report = {"machine": machine(device)}
@@ -279,10 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None:
             report["suite"][key] = value
     report["machine"]["load_average_after"] = load_average()
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "epoch_speed_quick" if args.quick else "epoch_speed"
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(report))
+    write_atomically(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
+    write_atomically(args.out / f"{stem}.md", lambda tmp: tmp.write_text(markdown(report)))
     show(report)
     print(f"written: {args.out / stem}.json and {stem}.md")
     return 0

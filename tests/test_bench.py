@@ -56,3 +56,18 @@ def test_ratios_divide_medians():
     r = bench.ratios(results)
     assert r["classic/fast"] == pytest.approx(60.0) and r["fast/floor"] == pytest.approx(1.2)
     assert r["classic/fast eval"] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "AFILE"], "argument --out"),
+    (["--device", "gpu"], "argument --device"),
+])
+def test_bad_arguments_fail_before_measuring_with_one_line(argv, message, tmp_path, capsys):
+    from benchmarks import bench
+
+    (tmp_path / "AFILE").write_text("x")
+    argv = [str(tmp_path / a) if a == "AFILE" else a for a in argv]
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--quick", *argv])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and err.count("\n") == 1
