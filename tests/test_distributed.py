@@ -319,3 +319,10 @@ def test_ctrl_c_ends_a_run_with_status_130_and_one_line():
             os.killpg(job.pid, signal.SIGKILL)
     assert job.returncode == 130
     assert "interrupted" in output and "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_too_little_data_for_one_step_is_one_clear_error():
+    job = launch(["--synthetic", "5", "--global-batch-size", "10", "--epochs", "1", "--backend", "gloo"],
+                 nproc_per_node=2, timeout_s=120)
+    assert job.returncode != 0 and job.stdout.count("no training steps") == 1, job.stdout[-2000:]

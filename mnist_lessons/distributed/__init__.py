@@ -211,12 +211,15 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     optimizer = recipe.build_optimizer(ddp_model.parameters())
     global_batches = recipe.train_batches(splits.train.x, splits.train.y)
     train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
+    if len(train_batches) == 0:
+        raise ValueError(f"no training steps: {len(splits.train)} training images cannot be shared out as a batch "
+                         f"among {world.world_size} process(es); use more images or a smaller --global-batch-size")
     log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
              f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []
     _injected_failure(world)
-    for epoch in range(args.epochs):
+    for epoch in range(1, args.epochs + 1):  # counted from 1, as fit() counts
         dist.barrier()
         start = time.perf_counter()
         train_one_epoch(train_batches, ddp_model, nn.CrossEntropyLoss(), optimizer)
@@ -226,7 +229,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
         seconds = time.perf_counter() - start
         val_acc, val_loss = evaluate_sharded(splits.val, model, world)
         history.append({"epoch": epoch, "train_seconds": seconds, "val_acc": val_acc, "val_loss": val_loss})
-        log.info(f"epoch {epoch}: val loss {val_loss:.3f} acc {val_acc:.2f}% | training {seconds:.2f} s")
+        log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | training {seconds:.2f} s")
     test_acc, test_loss = evaluate_sharded(splits.test, model, world)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
     return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
@@ -323,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if world.rank == 0:
             print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except (ValueError, OSError, ArithmeticError) as err:  # bad data, an unwritable output, divergence
+        if world.rank == 0:  # every rank meets the same problem: say it once
+            print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
     finally:
         dist.destroy_process_group()
     return 0
