@@ -113,3 +113,8 @@ def test_cli_empty_root_means_data_in_the_working_directory(tmp_path, tiny_files
 def test_a_seed_numpy_cannot_take_is_refused_naming_seed(capsys):
     status, _, err = run_cli(["train", "--seed", str(2**64)], capsys)
     assert status == 2 and "argument --seed" in err and "from 0 to 4294967295" in err
+
+
+def test_an_option_the_model_does_not_have_is_an_argument_error(capsys):
+    status, _, err = run_cli(["train", "--model", "linear", "--activation", "tanh"], capsys)
+    assert status == 2 and "activation is not an option of model 'linear'" in err and err.count("\n") == 1

@@ -134,6 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-lessons`` and ``python -m mnist_lessons``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train":  # settings that do not fit together are argument errors too
+        try:
+            run_config(args)
+        except (ValueError, TypeError) as err:
+            parser.error(f"{err} (in mnist-lessons train)")
     try:
         return {"data": cmd_data, "train": cmd_train}[args.command](args)
     except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged
