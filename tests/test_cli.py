@@ -117,7 +117,7 @@ def accuracies(records) -> tuple[float, float]:
 
 def test_an_option_of_another_network_is_a_clear_error(tiny_root, capsys):
     status, _, err = run(["train", "--root", tiny_root, "--model", "cnn", "--dropout", "0.5", "--device", "cpu"], capsys)
-    assert status == 1 and "dropout is not an option of model 'cnn'" in err
+    assert status == 2 and "dropout is not an option of model 'cnn'" in err
 
 
 @pytest.mark.parametrize(
