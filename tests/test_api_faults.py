@@ -10,6 +10,7 @@ from mnist_lessons.experiments.sweeps import SweepResult
 from mnist_lessons.figures import plots
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training.loops import History, check_learned, evaluate, fit, make_optimizer
+from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
 
 
 @pytest.fixture
@@ -58,3 +59,13 @@ def test_sharded_batches_check_rank_and_world_size(batches, rank, world, message
 def test_figure_helpers_name_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call(torch.rand(10, 1, 28, 28))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: StepSchedule(1, -1.0), "gamma"),
+    (lambda: StepSchedule(0, 0.1), "step_size"),
+    (lambda: CosineSchedule(-0.1), "eta_min"),
+])
+def test_schedules_refuse_settings_that_break_the_learning_rate(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
