@@ -251,25 +251,20 @@
   var ink = new Float64Array(GRID * GRID);
   var strokes = [], drawing = null, pending = false;
 
-  function paint() {
-    var img = ctx.createImageData(GRID, GRID);
-    for (var i = 0; i < ink.length; i++) {
-      var v = Math.round(255 * ink[i]);
+  // Grey values in [0, 1], one per pixel of a side x side grid, onto a canvas context.
+  function paintGrey(context, values, side) {
+    var img = context.createImageData(side, side);
+    for (var i = 0; i < values.length; i++) {
+      var v = Math.round(255 * values[i]);
       img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
       img.data[4 * i + 3] = 255;
     }
-    ctx.putImageData(img, 0, 0);
+    context.putImageData(img, 0, 0);
   }
 
-  function paintSeen(pixels) {
-    var img = seenCtx.createImageData(FIELD, FIELD);
-    for (var i = 0; i < pixels.length; i++) {
-      var v = Math.round(255 * pixels[i]);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-      img.data[4 * i + 3] = 255;
-    }
-    seenCtx.putImageData(img, 0, 0);
-  }
+  function paint() { paintGrey(ctx, ink, GRID); }
+
+  function paintSeen(pixels) { paintGrey(seenCtx, pixels, FIELD); }
 
   function percent(p) { return (100 * p).toFixed(1) + " %"; }
 

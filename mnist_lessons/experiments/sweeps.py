@@ -70,14 +70,9 @@ class SweepResult:
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per run: the setting's label, then :meth:`Run.summary` (and a status column if any run diverged)."""
-        if any(r.diverged for r in self.runs):
-            return [{self.name: r.label, **r.summary(), "status": "diverged" if r.diverged else "trained"}
-                    for r in self.runs]
-        return self._plain_rows()
-
-    def _plain_rows(self) -> list[dict[str, Any]]:
-        """One dict per run: the setting's label, then :meth:`Run.summary`."""
-        return [{self.name: r.label, **r.summary()} for r in self.runs]
+        status = any(r.diverged for r in self.runs)
+        return [{self.name: r.label, **r.summary(), **({"status": "diverged" if r.diverged else "trained"} if status else {})}
+                for r in self.runs]
 
     def to_frame(self, decimals: int | None = 2):
         """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""

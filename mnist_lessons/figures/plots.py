@@ -258,11 +258,17 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
                 ax.plot(epochs, values, marker="o", markersize=4, color=f"C{i}", label=label)
     # Several runs: only validation curves are drawn, and the labels say so.
     which = "Validation " if isinstance(history, Mapping) else ""
-    acc_ax.set(xlabel="Epochs completed", ylabel=f"{which}accuracy (%)".capitalize())
-    loss_ax.set(xlabel="Epochs completed", ylabel=f"{which}loss".capitalize())
-    for ax in (acc_ax, loss_ax):
+    acc_ax.set_ylabel(f"{which}accuracy (%)".capitalize())
+    loss_ax.set_ylabel(f"{which}loss".capitalize())
+    return _finish_epoch_panels(fig, (acc_ax, loss_ax), len(curves), title)
+
+
+def _finish_epoch_panels(fig: Figure, axes: Sequence[Axes], n_lines: int, title: str | None) -> Figure:
+    """Whole epochs completed on every x axis, the first panel's legend below the panels, and the title."""
+    for ax in axes:
+        ax.set_xlabel("Epochs completed")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(*acc_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(curves)))
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=min(4, n_lines))
     if title:
         fig.suptitle(title)
     return fig
@@ -384,14 +390,9 @@ def plot_generalisation(histories: Mapping[str, object], title: str | None = Non
     # Zoom the loss axis on where the runs differ; the first epochs' high losses run off the top.
     lowest = [min(h.val_loss) for h in histories.values()]
     loss_ax.set_ylim(0.9 * min(lowest), 2 * max(lowest))
-    gap_ax.set(xlabel="Epochs completed", ylabel="Train − validation accuracy (points)")
-    loss_ax.set(xlabel="Epochs completed", ylabel="Validation loss")
-    for ax in (gap_ax, loss_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(*gap_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
-    if title:
-        fig.suptitle(title)
-    return fig
+    gap_ax.set_ylabel("Train − validation accuracy (points)")
+    loss_ax.set_ylabel("Validation loss")
+    return _finish_epoch_panels(fig, (gap_ax, loss_ax), len(histories), title)
 
 
 def plot_learning_curve(curve: Any) -> Figure:

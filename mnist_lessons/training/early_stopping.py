@@ -21,7 +21,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .loops import Batches, History, evaluate, fit
+from .loops import Batches, Evaluation, History, evaluate, fit
 
 #: Metrics a checkpoint can watch, and whether lower is better for each.
 MONITORS: dict[str, bool] = {"val_loss": True, "val_acc": False, "train_loss": True, "train_acc": False}
@@ -104,11 +104,8 @@ def fit_keeping_best(
     return fit(model, train_loader, val_loader, optimizer, epochs=epochs, on_epoch_end=checkpoint, **fit_options)
 
 
-class Scores(NamedTuple):
-    """Accuracy (%) and mean loss of one set of weights on one dataset."""
-
-    accuracy: float
-    loss: float
+#: Accuracy (%) and mean loss of one set of weights on one dataset: what ``evaluate`` returns.
+Scores = Evaluation
 
 
 class BestAndLast(NamedTuple):
@@ -125,8 +122,8 @@ def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches,
     ``model`` holds the best weights afterwards.
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
-    last = Scores(*evaluate(loader, model, loss_fn))
-    best = Scores(*evaluate(loader, checkpoint.restore(model), loss_fn))
+    last = evaluate(loader, model, loss_fn)
+    best = evaluate(loader, checkpoint.restore(model), loss_fn)
     return BestAndLast(last, best, checkpoint.best_epoch)
 
 
