@@ -8,7 +8,9 @@ push the numbers off screen, so a line there is just ``[I] message``. The
 lesson used the ezpz toolkit's ``get_logger``; when the real ezpz (installed
 from its git repository, not PyPI) is importable we hand over to it, otherwise
 a small rich handler prints these lines, coloured: to stderr in terminals, to
-stdout in notebooks (a built page keeps the colours). Only the loggers we hand
+stdout in notebooks (a built page keeps the colours). The variable
+``MNIST_LESSONS_LOG_LINE`` (``short`` or ``full``) overrides the choice of
+line, e.g. for a job a notebook launches. Only the loggers we hand
 out are configured: the root logger and other libraries' loggers are left
 exactly as they were.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 from datetime import datetime
 
@@ -27,6 +30,8 @@ LINE_FORMAT = "[%(asctime)s][%(levelname_short)s][%(filename)s:%(lineno)d:%(name
 #: The short line for notebooks: the message starts where the reader looks.
 NOTEBOOK_FORMAT = "[%(levelname_short)s] %(message)s"
 PACKAGE_LOGGER = "mnist_lessons"
+#: Environment variable that picks the line: ``short`` (``[I] message``) or ``full``.
+LINE_ENV = "MNIST_LESSONS_LOG_LINE"
 _LEVEL_STYLES = {"D": "dim", "I": "green", "W": "yellow", "E": "bold red", "C": "bold red"}
 
 
@@ -47,6 +52,14 @@ class LessonFormatter(logging.Formatter):
 def running_in_notebook() -> bool:
     """True inside a Jupyter kernel (also Colab), as rich detects it."""
     return Console().is_jupyter
+
+
+def short_lines(notebook: bool) -> bool:
+    """Whether to print the short line: as ``$MNIST_LESSONS_LOG_LINE`` says, else in notebooks only."""
+    choice = os.environ.get(LINE_ENV, "").strip().lower()
+    if choice not in ("", "short", "full"):
+        raise ValueError(f"{LINE_ENV}={choice!r}: use short or full (or unset it)")
+    return notebook if not choice else choice == "short"
 
 
 class RichLineHandler(logging.Handler):
@@ -84,7 +97,7 @@ class RichLineHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.notebook_formatter.format(record) if self.notebook else self.format(record)
+            line = self.notebook_formatter.format(record) if short_lines(self.notebook) else self.format(record)
             self.console.print(self.colour(line, record.levelname[:1]))
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)

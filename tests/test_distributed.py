@@ -25,8 +25,8 @@ import torch
 
 from mnist_lessons import distributed
 from mnist_lessons.data.batches import TensorBatches
-from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser, launch,
-                                       pick_backend, synthetic_splits)
+from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser,
+                                       first_training_images, launch, pick_backend, synthetic_splits)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,6 +49,17 @@ def torchrun(nproc: int, *args: str, env: dict[str, str] | None = None) -> subpr
         return launch(args, nproc_per_node=nproc, timeout_s=JOB_LIMIT_S, env={"OMP_NUM_THREADS": "1", **(env or {})})
     except TimeoutError as hung:
         pytest.fail(str(hung))
+
+
+def test_train_size_keeps_the_first_training_images_and_nothing_else():
+    splits = synthetic_splits(40, seed=0)
+    smaller = first_training_images(splits, 12)
+    assert torch.equal(smaller.train.x, splits.train.x[:12]) and torch.equal(smaller.train.y, splits.train.y[:12])
+    assert smaller.val is splits.val and smaller.test is splits.test
+    assert first_training_images(splits, None) is splits
+    with pytest.raises(ValueError, match="--train-size 41 is more than the 40 training images"):
+        first_training_images(splits, 41)
+    assert build_parser().parse_args(["--train-size", "12"]).train_size == 12
 
 
 def test_shards_split_each_global_batch_without_overlap():

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
-from mnist_lessons.log import LessonFormatter, RichLineHandler, get_logger
+from mnist_lessons.log import LessonFormatter, RichLineHandler, get_logger, short_lines
 
 LINE = re.compile(
     r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{6}\]\[I\]\[test_log\.py:\d+:mnist_lessons\.testing\] hello 42$"
@@ -110,3 +111,17 @@ def test_on_the_command_line_the_full_lesson_line_goes_to_stderr():
         r"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{6}\]\[I\]\[<string>:\d+:mnist_lessons\.train\] epoch 3: train loss 0\.250",
         line,
     ), line
+
+
+def test_the_line_variable_overrides_where_the_logger_runs():
+    short = run_logging(MNIST_LESSONS_LOG_LINE="short")  # e.g. a job that a notebook launched
+    assert ANSI.sub("", short.stderr) == "[I] epoch 3: train loss 0.250\n"
+    full = run_logging(FAKE_KERNEL="1", MNIST_LESSONS_LOG_LINE="full")
+    line = ANSI.sub("", full.stdout)
+    assert line.startswith("[20") and "][I][<string>:" in line
+
+
+def test_a_bad_line_variable_is_named_in_the_error(monkeypatch):
+    monkeypatch.setenv("MNIST_LESSONS_LOG_LINE", "tiny")
+    with pytest.raises(ValueError, match="MNIST_LESSONS_LOG_LINE='tiny': use short or full"):
+        short_lines(notebook=False)

@@ -117,6 +117,11 @@ class MNISTSplits:
     val: Split
     test: Split
 
+    @property
+    def device(self) -> torch.device:
+        """Where the tensors are: build a model with ``.to(splits.device)`` to train it there."""
+        return self.train.x.device
+
 
 def mnist_splits(
     root: str | None = None,

@@ -46,7 +46,8 @@ from .. import config
 from ..checks import check_int
 from ..cli.args import LessonParser, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
-from ..log import get_logger
+from ..data.mnist import data_root
+from ..log import LINE_ENV, get_logger, running_in_notebook
 from ..models import MODELS, count_parameters
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
 from ..training.recipe import RunConfig
@@ -184,6 +185,16 @@ def synthetic_splits(n: int, seed: int) -> MNISTSplits:
     return MNISTSplits(make(n), make(max(n // 4, config.NUM_CLASSES)), make(max(n // 4, config.NUM_CLASSES)))
 
 
+def first_training_images(splits: MNISTSplits, n: int | None) -> MNISTSplits:
+    """``splits`` with only the first ``n`` training images (all of them when ``n`` is None)."""
+    if n is None:
+        return splits
+    if n > len(splits.train):
+        raise ValueError(f"--train-size {n:,} is more than the {len(splits.train):,} training images; "
+                         f"give at most {len(splits.train):,} or leave it out")
+    return MNISTSplits(Split(splits.train.x[:n], splits.train.y[:n]), splits.val, splits.test)
+
+
 def run_config(args: argparse.Namespace) -> RunConfig:
     """The run the arguments describe: the package's one recipe, with a global batch shuffled every epoch."""
     options = {"dropout": args.dropout} if args.model == "mlp" else {}
@@ -205,6 +216,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     recipe = run_config(args)
     seed_everything(recipe.seed)  # the same initial weights on every rank
     splits = synthetic_splits(args.synthetic, args.seed) if args.synthetic else mnist_splits(args.root, seed=args.seed)
+    splits = first_training_images(splits, args.train_size)
     splits = MNISTSplits(*(Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.train, splits.val, splits.test)))
     model = recipe.build_model().to(world.device)
     ddp_model = DistributedDataParallel(model)  # broadcasts rank 0's weights, then averages gradients
@@ -236,7 +248,7 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
             "threads_per_process": torch.get_num_threads(), "model": args.model,
             "parameters": count_parameters(model), "global_batch_size": args.global_batch_size,
             "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "epochs": args.epochs,
-            "steps_per_epoch": len(train_batches), "history": history,
+            "train_images": len(splits.train), "steps_per_epoch": len(train_batches), "history": history,
             "train_seconds": sum(h["train_seconds"] for h in history),
             "test_acc": test_acc, "test_loss": test_loss}, model
 
@@ -259,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
     parser.add_argument("--timeout", type=positive_float, default=120.0,
                         help="seconds a collective may wait for the other processes before the job fails")
+    parser.add_argument("--train-size", type=positive_int, metavar="N",
+                        help="train on the first N training images only (quick runs, timings; default: all)")
     parser.add_argument("--root", type=root_argument, help="data directory")
     parser.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="train on N made-up images instead of MNIST (tests, dry runs)")
@@ -336,13 +350,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+           env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess:
     """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` on this machine.
 
-    torchrun is started with the running Python (``python -m torch.distributed.run``),
-    and each process gets ``OMP_NUM_THREADS`` = CPU cores / processes unless
-    ``env`` says otherwise. Returns the finished process, its stdout and stderr
-    merged in ``.stdout``; the whole job is killed if it outlives ``timeout_s``.
+    torchrun is started with the running Python (``python -m torch.distributed.run``)
+    in the folder ``cwd`` (default: this one), and each process gets
+    ``OMP_NUM_THREADS`` = CPU cores / processes and the caller's data
+    directory unless ``env`` says otherwise. Called from a notebook, the job
+    logs the short line (numbers first). Returns the finished process, its
+    stdout and stderr merged in ``.stdout``; the whole job is killed if it
+    outlives ``timeout_s``.
 
     >>> job = launch(["--model", "mlp", "--epochs", "2", "--out", "results.json"], nproc_per_node=2)  # doctest: +SKIP
     >>> job.returncode  # doctest: +SKIP
@@ -351,9 +368,12 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
     threads = str(max(1, cpu_cores() // nproc_per_node))
-    environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1", **(env or {})}
-    with subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          start_new_session=True) as job:  # its own process group, to kill it whole
+    environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
+                   config.DATA_DIR_ENV: str(data_root()), **(env or {})}
+    if running_in_notebook():
+        environment.setdefault(LINE_ENV, "short")
+    with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, start_new_session=True) as job:  # its own process group, to kill it whole
         try:
             output, _ = job.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -64,8 +64,9 @@ def deep_network(
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
     """Size (Frobenius norm) of the cross-entropy gradient of each ``nn.Linear`` weight, input side first.
 
-    One forward and backward pass on the batch ``(x, y)``; the model's
-    parameters are not changed and their gradients are cleared afterwards.
+    One forward and backward pass on the batch ``(x, y)``, moved to the
+    model's device; the model's parameters are not changed and their
+    gradients are cleared afterwards.
 
     >>> norms = gradient_norms(deep_network("sigmoid"), x, y)  # doctest: +SKIP
     >>> norms[0] < norms[-1]                                   # doctest: +SKIP
@@ -76,8 +77,9 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[f
         raise ValueError("the model has no nn.Linear layers to measure")
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must be a non-empty batch of the same length, got {len(x)} and {len(y)}")
+    device = next(model.parameters()).device
     model.zero_grad()
-    loss = nn.functional.cross_entropy(model(x), y)
+    loss = nn.functional.cross_entropy(model(x.to(device)), y.to(device))
     loss.backward()
     norms = [layer.weight.grad.norm().item() for layer in linears]
     model.zero_grad(set_to_none=True)

@@ -48,7 +48,7 @@ def binomial_two_sided(k: int, n: int) -> float:
 
 
 def _as_labels(values, name: str) -> torch.Tensor:
-    t = torch.as_tensor(values)
+    t = torch.as_tensor(values).cpu()  # predictions and labels may come from different devices
     if t.dim() == 2:  # class scores: take the predicted class
         t = t.argmax(dim=1)
     if t.dim() != 1:

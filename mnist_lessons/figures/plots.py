@@ -226,7 +226,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     cmap = LinearSegmentedColormap.from_list("blues", [0.25 * blue + 0.75, 0.55 * blue])
     norm = PowerNorm(0.5, vmin=1, vmax=max(int(counts.max()), 1))
     sns.heatmap(counts.numpy(), mask=(counts == 0).numpy(), annot=True, fmt="d", cmap=cmap, norm=norm, square=True,
-                ax=ax, annot_kws={"fontsize": 9}, cbar_kws={"label": "Images", "shrink": 0.8})
+                ax=ax, annot_kws={"fontsize": 9}, cbar_kws={"label": "Images (square-root scale)", "shrink": 0.8})
     for text, count in zip(ax.texts, counts[counts > 0].tolist()):  # both row-major
         text.set_color(label_colour(cmap(norm(count))))
     accuracy = 100 * counts.diagonal().sum() / counts.sum()
@@ -281,14 +281,16 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
     """
     if not names:
         raise ValueError("plot_activations() needs at least one activation name, e.g. ('relu', 'tanh')")
-    fig, axes = _grid(len(names), 3, WIDTH / 3, 2.4)
+    fig, axes = _grid(len(names), 3, WIDTH / 3, 2.6)
     x = torch.linspace(-4, 4, 401, requires_grad=True)
-    for ax, name in zip(axes, names):
+    for i, (ax, name) in enumerate(zip(axes, names)):
         y = getattr(F, name)(x)
         (slope,) = torch.autograd.grad(y.sum(), x)  # elementwise, so d(sum)/dx_i = f'(x_i)
         ax.plot(x.detach().numpy(), y.detach().numpy(), color="C0", label="f(x)")
         ax.plot(x.detach().numpy(), slope.numpy(), color="C1", linestyle="--", label="f′(x)")
         ax.set(title=ACTIVATION_TITLES.get(name, name), xticks=range(-4, 5, 2), xlabel="x")
+        if i % 3 == 0:  # the first panel of each row names the vertical axis
+            ax.set_ylabel("f(x) and f′(x)")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
 
@@ -347,14 +349,14 @@ def plot_polynomial_fits(
 
 
 def plot_error_by_degree(fits: PolynomialFits) -> Figure:
-    """Training and held-out error (log scale) against the degree of the polynomial."""
+    """Error (log scale) on the training points and on fresh points, against the degree of the polynomial."""
     use_style()
     fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
     errors = np.array(fits.train_error + fits.test_error)
     floor = errors[errors > EXACT].min() / 3  # exact fits (error ~0) would squash a log scale
     train = np.maximum(fits.train_error, floor)
     ax.plot(fits.degrees, train, marker="o", color="C0", linestyle="--", label="training points")
-    ax.plot(fits.degrees, fits.test_error, marker="o", color="C1", label="held-out points")
+    ax.plot(fits.degrees, fits.test_error, marker="o", color="C1", label="fresh points")
     ax.axhline(fits.noise, color="C2", linewidth=1, linestyle=":", label="noise level")
     for degree, error in zip(fits.degrees, fits.train_error):
         if error <= EXACT:
