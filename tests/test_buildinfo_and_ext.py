@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,3 +66,14 @@ def test_dedupe_scripts_ignores_pages_without_scripts(context):
     before = dict(context)
     sphinx_dedupe_scripts._dedupe(None, "index", None, context, None)
     assert context == before
+
+
+def test_the_package_docstring_lists_every_module():
+    import pkgutil
+
+    import mnist_lessons
+
+    names = {m.name.removeprefix("mnist_lessons.") for m in pkgutil.walk_packages(mnist_lessons.__path__, "mnist_lessons.")}
+    listed = set(re.findall(r"``([a-z_.]+)``", mnist_lessons.__doc__))
+    missing = {n for n in names if not n.endswith("__main__") and n not in listed}
+    assert not missing, f"add these to mnist_lessons/__init__.py's module list: {sorted(missing)}"

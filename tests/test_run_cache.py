@@ -26,6 +26,17 @@ def test_a_cached_run_is_trained_once_and_loads_identical(tmp_path):
     assert not list(tmp_path.glob(".tmp-*"))  # nothing half-written left behind
 
 
+def test_a_loaded_run_puts_its_model_where_the_data_is(tmp_path):
+    from mnist_lessons.experiments.run_cache import _load
+
+    data = toy_splits()
+    cached(run, tmp_path)(SMALL, data)
+    (path,) = tmp_path.glob("*.pt")
+    assert next(_load(path, SMALL).model.parameters()).device.type == "cpu"
+    # "meta" stands in for an accelerator here: the weights go to the device asked for.
+    assert next(_load(path, SMALL, torch.device("meta")).model.parameters()).device.type == "meta"
+
+
 def test_the_key_changes_with_config_and_data():
     data = toy_splits()
     assert run_key(SMALL, data) == run_key(SMALL.replace(), data)
@@ -33,6 +44,13 @@ def test_the_key_changes_with_config_and_data():
     assert run_key(SMALL, data) != run_key(SMALL, toy_splits(seed=1))
     assert data_fingerprint(data) != data_fingerprint(toy_splits(seed=1))
     assert run_key(SMALL.replace(schedule=lambda opt, epochs: None), data) is None  # unstable repr: never cached
+
+
+def test_another_thread_count_is_another_run(monkeypatch):
+    data = toy_splits()
+    two = run_key(SMALL, data)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 7)
+    assert run_key(SMALL, data) != two  # another order of sums: another result
 
 
 def test_off_without_a_directory(monkeypatch, tmp_path):

@@ -230,7 +230,6 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
              f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []
-    _injected_failure(world)
     for epoch in range(1, args.epochs + 1):  # counted from 1, as fit() counts
         dist.barrier()
         start = time.perf_counter()
@@ -328,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
+        _injected_failure(world)
         start = time.perf_counter()
         results, model = train(args, world)
         results["total_seconds"] = time.perf_counter() - start

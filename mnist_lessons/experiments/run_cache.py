@@ -81,7 +81,10 @@ def run_key(config: Any, data: DataLike) -> str | None:
     text = repr(config)
     if " at 0x" in text:  # a function or object printed by address differs from one process to the next
         return None
-    parts = (text, data_fingerprint(data), torch.__version__, package_digest())
+    # The device and, on a CPU, the thread count change the order of floating-point sums, so the result.
+    device = data.train.x.device
+    where = f"{device} x{torch.get_num_threads()}" if device.type == "cpu" else str(device)
+    parts = (text, data_fingerprint(data), where, torch.__version__, package_digest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -99,12 +102,14 @@ def _save(path: Path, done: Run) -> None:
             os.remove(tmp)
 
 
-def _load(path: Path, config: Any) -> Run:
+def _load(path: Path, config: Any, device: torch.device | str = "cpu") -> Run:
+    """The cached run in ``path``, its model on ``device`` (where the data is, as :func:`run` puts it)."""
     entry = torch.load(path, weights_only=True)
     if entry["config"] != repr(config):
         raise ValueError(f"run cache entry {path} holds {entry['config']}, not {config!r}; delete the file")
     model = config.build_model()
     model.load_state_dict(entry["state"])
+    model.to(device)
     return Run(entry["label"], config, model, History(**entry["history"]))
 
 
@@ -121,7 +126,7 @@ def cached(train: Train = run, directory: str | os.PathLike | None = None) -> Tr
             return train(config, data)
         path = root / f"{key}.pt"
         if path.exists():
-            return _load(path, config)
+            return _load(path, config, data.train.x.device)
         done = train(config, data)
         root.mkdir(parents=True, exist_ok=True)
         _save(path, done)
