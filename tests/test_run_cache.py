@@ -78,3 +78,19 @@ def test_an_in_place_change_of_the_data_changes_the_fingerprint():
     before = data_fingerprint(data)
     data.train.x[0, 0, 0, 0] += 1.0
     assert data_fingerprint(data) != before
+
+
+def test_fingerprints_are_forgotten_with_their_data_and_follow_replaced_tensors():
+    import gc
+
+    from mnist_lessons.experiments import run_cache
+
+    data = toy_splits()
+    before = data_fingerprint(data)
+    key = id(data.train.x)
+    assert key in run_cache._fingerprints
+    data.val = toy_splits(seed=1).val  # the same training tensor with new validation tensors: a new digest
+    assert data_fingerprint(data) != before
+    del data
+    gc.collect()
+    assert key not in run_cache._fingerprints  # freed data leaves nothing behind that a new tensor could match

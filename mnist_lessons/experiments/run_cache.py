@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import cache
@@ -52,17 +53,26 @@ def package_digest() -> str:
     return digest.hexdigest()
 
 
-_fingerprints: dict[tuple, str] = {}
+#: Digests already computed, by ``id`` of the training-image tensor: (weak references to the four
+#: tensors, their version counters, the digest). An entry counts only while its tensors are the very
+#: objects asked about, so a new tensor that reuses a freed one's id or memory is never taken for it;
+#: entries are dropped when their tensor is freed.
+_fingerprints: dict[int, tuple[list[weakref.ref], tuple[int, ...], str]] = {}
 
 
 def data_fingerprint(data: DataLike) -> str:
     """A digest of the train and validation tensors (shapes, dtypes and bytes), remembered per tensor."""
     tensors = [getattr(getattr(data, part), name) for part in ("train", "val") for name in ("x", "y")]
-    # Same storage, shape and version counter (bumped by in-place changes): same bytes, no need to hash again.
-    identity = tuple((t.data_ptr(), tuple(t.shape), t.dtype, t._version) for t in tensors)
-    if identity not in _fingerprints:
-        _fingerprints[identity] = _digest(data)
-    return _fingerprints[identity]
+    versions = tuple(t._version for t in tensors)  # bumped by every in-place change
+    known = _fingerprints.get(id(tensors[0]))
+    if known is not None:
+        refs, known_versions, digest = known
+        if known_versions == versions and all(ref() is t for ref, t in zip(refs, tensors)):
+            return digest
+    digest = _digest(data)
+    _fingerprints[id(tensors[0])] = ([weakref.ref(t) for t in tensors], versions, digest)
+    weakref.finalize(tensors[0], _fingerprints.pop, id(tensors[0]), None)
+    return digest
 
 
 def _digest(data: DataLike) -> str:
