@@ -14,8 +14,8 @@ JBFLAGS ?=
 # notices changes to the chapters' code cells, and Sphinx only re-reads
 # chapters whose files changed. Computed in Python, so it needs no GNU sha256sum
 # (macOS, BSD) and covers subpackages. The chapters' device ($$MNIST_LESSONS_DEVICE,
-# default cpu) is part of the hash: switching it re-executes every chapter.
-PKG_HASH = $(shell $(PYTHON) -c 'import hashlib, os, pathlib; h = hashlib.sha256(); [h.update(p.read_bytes()) for p in sorted(pathlib.Path("mnist_lessons").rglob("*.py"))]; h.update(("device=" + os.environ.get("MNIST_LESSONS_DEVICE", "")).encode()); print(h.hexdigest()[:16])')
+# default cpu) and $$OMP_NUM_THREADS are part of the hash: switching either re-executes every chapter.
+PKG_HASH = $(shell $(PYTHON) -c 'import hashlib, os, pathlib; h = hashlib.sha256(); [h.update(p.read_bytes()) for p in sorted(pathlib.Path("mnist_lessons").rglob("*.py"))]; h.update(("device=" + os.environ.get("MNIST_LESSONS_DEVICE", "") + " threads=" + os.environ.get("OMP_NUM_THREADS", "")).encode()); print(h.hexdigest()[:16])')
 
 .PHONY: book test install data clean bench
 
@@ -35,8 +35,8 @@ book: install data
 	@mkdir -p _build
 	@if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$(PKG_HASH)" ]; then \
 	  echo "mnist_lessons changed: dropping the execution cache"; \
-	  rm -rf _build/.jupyter_cache _build/.doctrees _build/.run_cache; echo "$(PKG_HASH)" > _build/.package-hash; fi
-	MNIST_LESSONS_RUN_CACHE=$(CURDIR)/_build/.run_cache $(JB) build . -W -n --keep-going $(JBFLAGS)
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/ledger; echo "$(PKG_HASH)" > _build/.package-hash; fi
+	$(JB) build . -W -n --keep-going $(JBFLAGS)
 
 test: install
 	$(PY) -m pytest -m "" --doctest-modules $(PYTEST_ARGS)

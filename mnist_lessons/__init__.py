@@ -20,12 +20,12 @@ Training (``training``)
     ``training.early_stopping``  keep the best epoch's weights
     ``training.export``  trained weights for the Try it page
 Experiments (``experiments``)
-    ``experiments.noise``        seed noise, the noise band, sweeps over seeds
+    ``experiments.noise``        seed noise and sweeps over seeds
+    ``experiments.verdicts``     comparisons computed from the runs, and the claims ledger
     ``experiments.sweeps``       fair sweeps of one setting (``sweep``, ``Experiments``)
     ``experiments.paired``       McNemar's exact test on paired predictions
     ``experiments.curves``       learning curves over training-set sizes
     ``experiments.costs``        multiply-adds per image
-    ``experiments.run_cache``    runs remembered within one build
     ``experiments.polynomials``  bias and variance with polynomial fits
     ``experiments.gradients``    vanishing and exploding gradients
 Figures (``figures``)

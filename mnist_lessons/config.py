@@ -30,9 +30,6 @@ MAX_SEED: int = 2**32 - 1
 SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))
 #: Fewest seeds behind any comparison that names a winner.
 MIN_SEEDS: int = 3
-#: The noise band is this many standard deviations of one run's validation
-#: accuracy across seeds, measured once at the lesson's settings.
-NOISE_BAND_SIGMAS: float = 2.0
 #: Hidden layer widths of the lesson's multilayer network.
 HIDDEN_SIZES: tuple[int, ...] = (50, 50, 50)
 #: Dropout rate after the first hidden layer of the multilayer network.

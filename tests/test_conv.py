@@ -134,3 +134,30 @@ def test_augmented_batches_keep_labels_and_draw_anew_each_epoch():
     assert not torch.equal(first[0][0], second[0][0])
     replay = list(AugmentedBatches(TensorBatches(x, y, batch_size=4), seed=1))
     assert all(torch.equal(a, b) for (a, _), (b, _) in zip(first, replay))
+
+
+def test_channels_last_filters_train_like_the_default_layout():
+    from mnist_lessons.models import ConvClassifier
+
+    torch.manual_seed(3)
+    fast = ConvClassifier()
+    assert fast.features[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    plain = ConvClassifier()
+    plain.load_state_dict(fast.state_dict())
+    plain.to(memory_format=torch.contiguous_format)
+    fast, plain = fast.double(), plain.double()  # in float64 the rounding of either order is far below the checks
+    assert fast.features[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert plain.features[1][0].weight.is_contiguous() and not plain.features[1][0].weight.is_contiguous(
+        memory_format=torch.channels_last)
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(64, 784, generator=gen, dtype=torch.float64), torch.randint(0, 10, (64,), generator=gen)
+    assert torch.allclose(fast(x), plain(x), atol=1e-10)  # same scores, up to the order of the sums
+    grads = []
+    for model in (fast, plain):
+        model.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        grads.append([p.grad for p in model.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-12), (a - b).abs().max()
+    fast.eval(), plain.eval()
+    assert torch.equal(fast(x).argmax(1), plain(x).argmax(1))

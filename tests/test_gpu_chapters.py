@@ -36,7 +36,7 @@ def test_chapter_runs_on_the_gpu_when_asked(chapter, monkeypatch, tmp_path):
         pytest.skip(f"MNIST is not in {data}: run `make data` (or set MNIST_DATA_DIR)")
     monkeypatch.setenv("MNIST_DATA_DIR", str(data))
     monkeypatch.setenv("MNIST_LESSONS_DEVICE", "cuda")
-    monkeypatch.setenv("MNIST_LESSONS_RUN_CACHE", str(tmp_path / "runs"))  # never the CPU build's runs
+    monkeypatch.setenv("MNIST_LESSONS_LEDGER", str(tmp_path / "ledger"))  # never the CPU build's ledger
     source = ROOT / "book" / f"{chapter}.md"
     nb = read_myst_markdown_notebook(source.read_text(encoding="utf-8"))
     nb.cells.append(nbformat.v4.new_code_cell("from mnist_lessons.training.devices import chapter_device\n"

@@ -4,7 +4,7 @@ import statistics
 import pytest
 
 from mnist_lessons.experiments.noise import (
-    MIN_SEEDS, NOISE_BAND_SIGMAS, SeedStudy, SeedSweep, compare, final, noise_band, seed_runs, seed_sweep,
+    MIN_SEEDS, SeedStudy, SeedSweep, final, seed_runs, seed_sweep,
 )
 from mnist_lessons.experiments.sweeps import RunConfig
 from mnist_lessons.training.loops import History
@@ -56,38 +56,27 @@ def test_seed_runs_refuses_bad_seeds_and_unfair_configs():
         seed_runs(lambda s: SMALL.replace(seed=s), [0, 1], data, metric="accuracy")
 
 
-def test_noise_band_is_sigmas_times_the_largest_std():
-    a, b = study("linear", [90.0, 90.2, 90.4]), study("mlp", [93.0, 93.5, 94.0])
-    assert noise_band(a, b) == pytest.approx(NOISE_BAND_SIGMAS * 0.5)
-    assert noise_band(0.1, sigmas=3) == pytest.approx(0.3)
-    with pytest.raises(ValueError, match="at least one"):
-        noise_band()
-    with pytest.raises(ValueError, match="finite"):
-        noise_band(math.nan)
-    with pytest.raises(ValueError, match="sigmas"):
-        noise_band(0.1, sigmas=0)
-
-
-def test_compare_names_a_winner_only_outside_the_band():
-    assert compare(94.0, 93.5, band=0.3) == "a"
-    assert compare(93.5, 94.0, band=0.3) == "b"
-    assert compare(94.0, 93.8, band=0.3) is None
-    assert compare(94.5, 94.0, band=0.5) is None  # a margin equal to the band is not enough
-    assert compare(study("x", [0.40, 0.42]), study("y", [0.50, 0.52]), band=0.05, higher_is_better=False) == "a"
-    with pytest.raises(ValueError, match="band"):
-        compare(1.0, 2.0, band=-1)
-
-
-def test_seed_sweep_table_and_winner():
+def test_seed_sweep_table_and_paired_verdicts():
     sweep = SeedSweep("lr", {"0.05": study("0.05", [93.0, 93.2, 93.1]), "0.1": study("0.1", [94.0, 94.2, 94.1]),
                              "0.5": study("0.5", [93.9, 94.3, 94.0])})
     assert [s.label for s in sweep.ranked()] == ["0.1", "0.5", "0.05"]
-    assert sweep.winner(band=0.2) is None  # 0.1 and 0.5 are within the band
-    assert sweep.tied_with_best(band=0.2) == ["0.1", "0.5"]
-    assert SeedSweep("lr", {k: sweep[k] for k in ("0.05", "0.1")}).winner(band=0.2) == "0.1"
+    # 0.1 minus 0.5, seed by seed: +0.1, -0.1, +0.1: the interval holds zero
+    assert sweep.best_verdict().outcome is None and sweep.best_verdict().a == "0.1"
+    assert sweep.tied_with_best() == ["0.1", "0.5"]
+    # 0.1 minus 0.05 is +1.0 on every seed: no spread, a clear verdict
+    assert sweep.verdict("0.1", "0.05").outcome == "a" and sweep.verdict("0.05", "0.1").winner == "0.1"
+    assert sweep.verdict("0.1", "0.05").margin == pytest.approx(1.0)
     assert sweep.rows()[1] == {"lr": "0.1", "val_acc (mean ± std)": "94.10 ± 0.10", "min": 94.0, "max": 94.2, "seeds": 3}
     with pytest.raises(KeyError, match="labels"):
         sweep["1.0"]
+
+
+def test_a_verdict_pairs_only_the_seeds_both_studies_share():
+    a = study("a", [1.0, 2.0, 3.0, 9.0], seeds=[1, 2, 3, 4])
+    b = study("b", [0.0, 1.0, 2.0], seeds=[1, 2, 3])
+    sweep = SeedSweep("x", {"a": a, "b": b})
+    v = sweep.verdict("a", "b")
+    assert (v.n, v.margin, v.uncertainty) == (3, 1.0, 0.0)  # seed 4 has no partner
 
 
 def test_seed_sweep_runs_every_value_with_every_seed():

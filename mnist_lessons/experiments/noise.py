@@ -6,21 +6,13 @@ returns a :class:`SeedStudy`: the final metric of every seed, its mean,
 standard deviation and range, and the per-epoch curves for a band plot.
 :func:`seed_sweep` does that for each value of one setting.
 
-The book measures the noise once and defines one **noise band** from it,
-:func:`noise_band`: ``NOISE_BAND_SIGMAS`` standard deviations of one run's
-validation accuracy across seeds. :func:`compare` and :meth:`SeedSweep.winner`
-name a winner only when its mean beats the other's by more than the band;
-otherwise the answer is ``None``, "indistinguishable at this budget".
-
-Why two standard deviations of *one run* is a safe band for means of a few
-seeds: the difference of two means of ``n`` seeds has a standard deviation of
-about ``std * sqrt(2 / n)``, which is below ``std`` for ``n >= 3``, so a margin
-above ``2 * std`` is more than two standard errors of the difference.
+Comparisons of two settings trained from the same seeds are made by
+:meth:`SeedSweep.verdict` (paired by seed, sized by the spread of the runs
+compared; see :mod:`mnist_lessons.experiments.verdicts`).
 
 >>> study = seed_runs(lambda s: RunConfig(seed=s), range(5), splits)  # doctest: +SKIP
->>> band = noise_band(study)                                          # doctest: +SKIP
->>> compare(tuned, baseline, band)                                    # doctest: +SKIP
-'a'
+>>> sweep.verdict("0.5", "0.1").text()                                # doctest: +SKIP
+'+0.66 ± 0.21 points'
 """
 
 from __future__ import annotations
@@ -30,10 +22,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..config import MIN_SEEDS, NOISE_BAND_SIGMAS, SEEDS
+from ..config import MIN_SEEDS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from .sweeps import describe
 from ..training.loops import History, TrainingDiverged
+from .verdicts import Verdict, compare_studies
 
 
 #: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.training.loops.History`, and
@@ -192,44 +185,6 @@ def _train_or_record(train: Train, config: Any, data: DataLike, label: str) -> R
         return Run(label, config, None, err.history, diverged=True)
 
 
-def noise_band(*studies: SeedStudy | float, sigmas: float = NOISE_BAND_SIGMAS) -> float:
-    """The noise band: ``sigmas`` times the largest standard deviation among ``studies``.
-
-    Give it the seed studies measured once (or their standard deviations);
-    every later comparison uses the one number it returns.
-    """
-    if not studies:
-        raise ValueError("noise_band() needs at least one SeedStudy (or standard deviation) to size the band")
-    stds = [s.std if isinstance(s, SeedStudy) else float(s) for s in studies]
-    if any(not (sd >= 0 and math.isfinite(sd)) for sd in stds):
-        raise ValueError(f"standard deviations must be finite and >= 0, got {stds}")
-    if not (sigmas > 0 and math.isfinite(sigmas)):
-        raise ValueError(f"sigmas must be a positive number, got {sigmas!r}")
-    return sigmas * max(stds)
-
-
-def _center(x: SeedStudy | float) -> float:
-    return x.mean if isinstance(x, SeedStudy) else float(x)
-
-
-def compare(a: SeedStudy | float, b: SeedStudy | float, band: float, higher_is_better: bool = True) -> Literal["a", "b"] | None:
-    """``"a"`` or ``"b"`` when its mean is better by more than ``band``; ``None`` when the two are indistinguishable.
-
-    >>> compare(94.0, 93.5, band=0.3), compare(94.0, 93.9, band=0.3)
-    ('a', None)
-    """
-    if not (band >= 0 and math.isfinite(band)):
-        raise ValueError(f"band must be a finite number >= 0, got {band!r}")
-    margin = _center(a) - _center(b)
-    if not higher_is_better:
-        margin = -margin
-    if margin > band:
-        return "a"
-    if margin < -band:
-        return "b"
-    return None
-
-
 @dataclass
 class SeedSweep:
     """One :class:`SeedStudy` per value of setting ``name``, in the order of the values."""
@@ -247,17 +202,22 @@ class SeedSweep:
         """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
         return sorted(self.studies.values(), key=lambda s: (not math.isnan(s.mean), s.mean), reverse=True)
 
-    def winner(self, band: float) -> str | None:
-        """The best setting's label if its mean beats the runner-up's by more than ``band``, else ``None``."""
+    def verdict(self, a: str, b: str, higher_is_better: bool = True) -> Verdict:
+        """Setting ``a`` against setting ``b``, paired by seed (see :mod:`mnist_lessons.experiments.verdicts`)."""
+        return compare_studies(f"{self.name}: {a} vs {b}", self[a], self[b], higher_is_better)
+
+    def best_verdict(self) -> Verdict:
+        """The best mean against the runner-up: whether this sweep's seeds single out one setting."""
         ranked = self.ranked()
         if len(ranked) < 2:
-            raise ValueError(f"sweep {self.name!r} has {len(ranked)} setting; a winner needs at least two")
-        return ranked[0].label if compare(ranked[0], ranked[1], band) == "a" else None
+            raise ValueError(f"sweep {self.name!r} has {len(ranked)} setting; a comparison needs at least two")
+        return self.verdict(ranked[0].label, ranked[1].label)
 
-    def tied_with_best(self, band: float) -> list[str]:
-        """Labels whose mean is within ``band`` of the best mean (the best included)."""
+    def tied_with_best(self) -> list[str]:
+        """The best setting and every setting its seeds cannot tell apart from it, best first."""
         best = self.ranked()[0]
-        return [s.label for s in self.ranked() if compare(best, s, band) is None]
+        return [best.label] + [s.label for s in self.ranked()[1:]
+                               if not math.isnan(s.mean) and self.verdict(best.label, s.label).outcome is None]
 
     def rows(self, decimals: int = 2) -> list[dict[str, Any]]:
         """One row per setting: label, ``mean ± std`` text, min, max, number of seeds."""
@@ -309,39 +269,25 @@ def seed_sweep(
 
 @dataclass
 class LessonNoise:
-    """The seed noise of the lesson's two models at the lesson's settings, and the one band it defines."""
+    """The seed noise of the lesson's two models at the lesson's settings."""
 
     linear: SeedStudy
     mlp: SeedStudy
 
-    @property
-    def band(self) -> float:
-        """``NOISE_BAND_SIGMAS`` times the larger of the two standard deviations (validation-accuracy points)."""
-        return noise_band(self.linear, self.mlp)
 
-
-def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS, train: Train | None = None) -> LessonNoise:
+def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS, train: Train = run) -> LessonNoise:
     """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings.
 
-    Every chapter that compares results calls this once and uses ``.band``.
-    ``train`` defaults to :func:`~mnist_lessons.training.recipe.run` through
-    the run cache (:func:`~mnist_lessons.experiments.run_cache.cached`), so
-    within one build of the book the runs are trained once.
-
     >>> noise = lesson_noise(mnist_splits())   # doctest: +SKIP
-    >>> round(noise.band, 2)                   # doctest: +SKIP
-    0.41
+    >>> noise.mlp.std > noise.linear.std       # doctest: +SKIP
+    True
     """
-    if train is None:
-        from .run_cache import cached
-
-        train = cached()
     linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear", train=train)
     mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer", train=train)
     return LessonNoise(linear, mlp)
 
 
 __all__ = [
-    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "NOISE_BAND_SIGMAS", "SeedStudy", "SeedSweep", "column", "compare", "final", "noise_band",
+    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "final",
     "seed_runs", "seed_sweep",
 ]
