@@ -4,15 +4,22 @@ classic: torchvision MNIST + ToTensor + DataLoader, batch 128 (the lesson's
 pipeline). fast: tensors resident on the device, ``TensorBatches`` and the
 package's ``train_one_epoch`` / ``evaluate`` (evaluation in EVAL_BATCH_SIZE
 batches, as ``fit`` gets them). floor: a bare loop over batches cut in advance.
+For the convolutional network, ``default layout`` is the fast path with its
+filters in PyTorch's default (NCHW) layout instead of the channels-last one
+the package keeps, and every path's arithmetic rate (multiply-adds of forward
+and backward passes per second) is given as a share of a float32
+matrix-product rate measured in the same run.
 Each repeat trains a freshly seeded model (the same weights on every path) for
 one epoch, then evaluates it on the training and validation splits. Reported:
 median seconds, and the ratios classic/fast and fast/floor against ``TARGETS``.
 
-    make bench                                 # both models, all the data
+    make bench                                 # all three models, all the data
     python -m benchmarks.bench --quick         # smoke run on a subset (from the repository root)
+    python -m benchmarks.bench --save          # also update the committed benchmarks/results
 
 It lives outside the installed package: it times the repository (its test
-suite, its book build) and writes into benchmarks/results.
+suite, its book build). Results go to _build/bench (the tree stays clean);
+``--save`` writes them to benchmarks/results as well.
 """
 
 from __future__ import annotations
@@ -39,19 +46,23 @@ from mnist_lessons.outputs import check_output_file, write_atomically
 from mnist_lessons.config import BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, SEED
 from mnist_lessons.data.batches import Split, as_tensors
 from mnist_lessons.data.mnist import load_mnist, make_loader, split
+from mnist_lessons.experiments.costs import count_multiply_adds
 from mnist_lessons.models import MODELS
 from mnist_lessons.training.loops import evaluate, pick_device, seed_everything, train_one_epoch
 from mnist_lessons.training.recipe import RunConfig
 
 #: The networks timed by default (those with targets); ``--models`` may add others from ``MODELS``.
-DEFAULT_MODELS = ("linear", "mlp")
+DEFAULT_MODELS = ("linear", "mlp", "cnn")
 PATHS = ("classic", "fast", "floor")
+#: The convolutional network's extra path: the fast path with the filters in the default layout.
+DEFAULT_LAYOUT = "default layout"
 #: (model, ratio of epoch + evaluation) -> (comparison, bound).
 TARGETS = {
     ("linear", "classic/fast"): (">=", 40.0),
     ("mlp", "classic/fast"): (">=", 15.0),
     ("linear", "fast/floor"): ("<=", 1.2),
     ("mlp", "fast/floor"): ("<=", 1.2),
+    ("cnn", "default layout/fast"): (">=", 1.4),
 }
 QUICK_EXAMPLES = (2048, 512)  # training and validation examples with --quick
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,12 +127,14 @@ def make_paths(train_set: Subset, val_set: Subset, device: torch.device) -> dict
     }
 
 
-def run_once(name: str, path: tuple, device: torch.device) -> tuple[float, float, float]:
+def run_once(name: str, path: tuple, device: torch.device, default_layout: bool = False) -> tuple[float, float, float]:
     """Seconds for one training epoch, seconds for the evaluation, validation accuracy."""
     train_fn, eval_fn, train_batches, eval_batches = path
     recipe = RunConfig(model=name, lr=LEARNING_RATE, batch_size=BATCH_SIZE, seed=SEED)  # the lesson's run
     seed_everything(recipe.seed)
     model = recipe.build_model().to(device)
+    if default_layout:
+        model = model.to(memory_format=torch.contiguous_format)
     optimizer = recipe.build_optimizer(model.parameters())
     loss_fn = nn.CrossEntropyLoss()
     epoch_s, _ = timed(lambda: train_fn(train_batches, model, loss_fn, optimizer), device)
@@ -129,15 +142,22 @@ def run_once(name: str, path: tuple, device: torch.device) -> tuple[float, float
     return epoch_s, eval_s, metrics[-1][0]
 
 
+def paths_of(name: str) -> tuple[str, ...]:
+    return PATHS + ((DEFAULT_LAYOUT,) if name == "cnn" else ())
+
+
 def measure(name: str, paths: dict, repeats: dict, device: torch.device) -> dict:
     """Medians per path. The paths take turns within each repeat, so a busy machine slows them alike."""
+    names = paths_of(name)
     for path in ("fast", "floor"):  # warm-up, untimed: allocator, kernels, caches
         run_once(name, paths[path], device)
-    runs = {path: [] for path in PATHS}
+    runs = {path: [] for path in names}
     for r in range(max(repeats.values())):
-        for path in PATHS:
-            if r < repeats[path]:
-                runs[path].append(run_once(name, paths[path], device))
+        for path in names:
+            if r < repeats.get(path, repeats["fast"]):
+                print(f"  {name}: {path}, repeat {r + 1}", flush=True)
+                layout = path == DEFAULT_LAYOUT
+                runs[path].append(run_once(name, paths["fast" if layout else path], device, default_layout=layout))
     results = {}
     for path, rows in runs.items():
         epoch, evals, accs = (list(column) for column in zip(*rows))
@@ -149,12 +169,35 @@ def measure(name: str, paths: dict, repeats: dict, device: torch.device) -> dict
     return results
 
 
+def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matrix-product rate (GFLOP/s, median of ``repeats``): the yardstick of the shares."""
+    a, b = torch.rand(size, size, device=device), torch.rand(size, size, device=device)
+    a @ b  # warm-up
+    seconds = statistics.median(timed(lambda: a @ b, device)[0] for _ in range(repeats))
+    return 2 * size**3 / seconds / 1e9
+
+
+def shares(name: str, results: dict, train_examples: int, val_examples: int, peak: float) -> dict:
+    """GFLOP/s each path achieves over an epoch and evaluation, and its share of ``peak``.
+
+    Counts 2 FLOPs per multiply-add; a training step costs about three forward
+    passes (forward, and the two products of the backward pass), an evaluation one.
+    """
+    macs = count_multiply_adds(RunConfig(model=name).build_model())
+    flops = 2 * macs * (3 * train_examples + train_examples + val_examples)
+    return {path: {"gflops": flops / r["total_s"] / 1e9, "share": flops / r["total_s"] / 1e9 / peak}
+            for path, r in results.items()}
+
+
 def ratios(results: dict) -> dict:
     """classic/fast and fast/floor of the medians: of epoch + evaluation, and of each part."""
     out = {}
     for top, bottom in (("classic", "fast"), ("fast", "floor")):
         for part, suffix in (("total", ""), ("epoch", " epoch"), ("eval", " eval")):
             out[f"{top}/{bottom}{suffix}"] = results[top][f"{part}_s"] / results[bottom][f"{part}_s"]
+    if DEFAULT_LAYOUT in results:
+        for part, suffix in (("total", ""), ("epoch", " epoch"), ("eval", " eval")):
+            out[f"{DEFAULT_LAYOUT}/fast{suffix}"] = results[DEFAULT_LAYOUT][f"{part}_s"] / results["fast"][f"{part}_s"]
     return out
 
 
@@ -191,11 +234,14 @@ def time_test_suite() -> dict:
 
 def tables(report: dict) -> list[list[list[str]]]:
     """The timing table and the targets table: a header row, then rows, all strings."""
-    timing = [["model", "path", "epoch (s)", "evaluation (s)", "total (s)", "val acc (%)", "repeats"]]
+    timing = [["model", "path", "epoch (s)", "evaluation (s)", "total (s)", "val acc (%)", "GFLOP/s", "share of peak",
+               "repeats"]]
     for name, results in report["results"].items():
         for path, r in results.items():
             times = [f"{r[key]:.3f}" for key in ("epoch_s", "eval_s", "total_s")]
-            timing.append([name, path, *times, f"{r['val_acc']:.2f}", str(len(r["epoch_runs"]))])
+            rate = report["shares"][name][path]
+            timing.append([name, path, *times, f"{r['val_acc']:.2f}", f"{rate['gflops']:.1f}", f"{100 * rate['share']:.1f} %",
+                           str(len(r["epoch_runs"]))])
     targets = [["model", "ratio (epoch + evaluation)", "measured", "target", "result"]]
     for c in report["targets"]:
         targets.append([c["model"], c["ratio"], f"{c['value']:.2f}x", f"{c['op']} {c['bound']:g}x", "PASS" if c["pass"] else "FAIL"])
@@ -208,7 +254,8 @@ def notes(report: dict) -> list[str]:
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} PyTorch threads, device {m['device']} "
         f"(accelerator: {m['accelerator']}); torch {m['torch']}, Python {m['python']}; {m['date_utc']} UTC; "
-        f"load average before {m['load_average_before']}, after {m['load_average_after']}.",
+        f"load average before {m['load_average_before']}, after {m['load_average_after']}; "
+        f"float32 matrix product (2048 x 2048): {report['peak_gflops']:.1f} GFLOP/s, the peak of the shares.",
         f"{s['train_examples']:,} training / {s['val_examples']:,} validation examples, in order; training batch "
         f"{s['batch_size']}, evaluation batch " + ", ".join(f"{n} {path}" for path, n in s["eval_batch_size"].items())
         + f"; medians of {repeats} repeats "
@@ -257,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=positive_int, help="repeats of the fast path and the floor (default 5; --quick 1)")
     p.add_argument("--classic-repeats", type=positive_int, help="repeats of the slow classic path (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true", help="smoke run on a subset of the data")
-    p.add_argument("--out", type=output_folder, default=ROOT / "benchmarks" / "results", help="folder for the JSON and Markdown")
+    p.add_argument("--out", type=output_folder, default=ROOT / "_build" / "bench", help="folder for the JSON and Markdown (default _build/bench)")
+    p.add_argument("--save", action="store_true", help="also write the results into benchmarks/results (the committed copy)")
     p.add_argument("--root", type=root_argument, help="data directory (default: $MNIST_DATA_DIR or ./data)")
     p.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
     p.add_argument("--threads", type=positive_int, help="PyTorch threads (torch.set_num_threads)")
@@ -298,7 +346,11 @@ def run_benchmark(args: argparse.Namespace, device: torch.device) -> int:
         "optimizer": f"SGD lr {LEARNING_RATE}", "statistic": "median", "repeats": repeats,
     }
     paths = make_paths(train_set, val_set, device)
+    print(f"measuring {', '.join(args.models)} on {device} ({len(train_set):,} training images)", flush=True)
+    report["peak_gflops"] = matmul_gflops(device)
     report["results"] = {name: measure(name, paths, repeats, device) for name in args.models}
+    report["shares"] = {name: shares(name, results, len(train_set), len(val_set), report["peak_gflops"])
+                        for name, results in report["results"].items()}
     report["ratios"] = {name: ratios(results) for name, results in report["results"].items()}
     report["targets"] = check_targets(report)
     report["suite"] = time_test_suite() if args.with_tests else {}
@@ -307,10 +359,12 @@ def run_benchmark(args: argparse.Namespace, device: torch.device) -> int:
             report["suite"][key] = value
     report["machine"]["load_average_after"] = load_average()
     stem = "epoch_speed_quick" if args.quick else "epoch_speed"
-    write_atomically(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
-    write_atomically(args.out / f"{stem}.md", lambda tmp: tmp.write_text(markdown(report)))
+    folders = [args.out] + ([ROOT / "benchmarks" / "results"] if args.save else [])
+    for folder in folders:
+        write_atomically(folder / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
+        write_atomically(folder / f"{stem}.md", lambda tmp: tmp.write_text(markdown(report)))
     show(report)
-    print(f"written: {args.out / stem}.json and {stem}.md")
+    print("written: " + ", ".join(f"{folder / stem}.json and .md" for folder in folders))
     return 0
 
 

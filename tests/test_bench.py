@@ -16,12 +16,17 @@ def quick_report(tiny_root, tmp_path):
 
 def test_quick_mode_writes_json_and_markdown(capsys, quick_report):
     report, md = quick_report
-    assert set(report) == {"machine", "settings", "results", "ratios", "targets", "suite"}
+    assert set(report) == {"machine", "settings", "results", "ratios", "targets", "suite", "peak_gflops", "shares"}
+    assert report["peak_gflops"] > 0
     assert {"cpu", "cores", "torch", "threads", "device"} <= set(report["machine"])
     assert report["machine"]["device"] == "cpu"
     assert report["settings"]["quick"] is True
     assert report["settings"]["train_examples"] == 48 and report["settings"]["val_examples"] == 12
     assert report["suite"] == {"cold_build_s": 321.5, "warm_build_s": 12.25}
+    assert set(report["results"]["cnn"]) == {"classic", "fast", "floor", "default layout"}
+    assert "default layout/fast" in report["ratios"]["cnn"]
+    for model in ("linear", "mlp", "cnn"):
+        assert all(0 < r["share"] and r["gflops"] > 0 for r in report["shares"][model].values())
     for model in ("linear", "mlp"):
         results = report["results"][model]
         assert set(results) == {"classic", "fast", "floor"}
@@ -32,8 +37,9 @@ def test_quick_mode_writes_json_and_markdown(capsys, quick_report):
         assert len({path["val_acc"] for path in results.values()}) == 1
         assert {"classic/fast", "fast/floor"} <= set(report["ratios"][model])
     assert {(t["model"], t["ratio"]) for t in report["targets"]} == set(bench.TARGETS)
-    assert "| model | path |" in md and "QUICK" in md and ("PASS" in md or "FAIL" in md)
-    assert "Seconds per epoch" in capsys.readouterr().out
+    assert "| model | path |" in md and "share of peak" in md and "QUICK" in md and ("PASS" in md or "FAIL" in md)
+    out = capsys.readouterr().out
+    assert "Seconds per epoch" in out and "cnn: default layout, repeat 1" in out  # progress lines
 
 
 def test_models_option_limits_the_run(tiny_root, tmp_path):
@@ -71,3 +77,13 @@ def test_bad_arguments_fail_before_measuring_with_one_line(argv, message, tmp_pa
         bench.main(["--quick", *argv])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_results_go_under_build_and_the_committed_copy_only_with_save(tiny_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    assert bench.main(["--quick", "--root", str(tiny_root), "--models", "linear"]) == 0
+    assert (tmp_path / "_build" / "bench" / "epoch_speed_quick.json").exists()
+    assert not any((tmp_path / "benchmarks" / "results").iterdir())
+    assert bench.main(["--quick", "--root", str(tiny_root), "--models", "linear", "--save"]) == 0
+    assert (tmp_path / "benchmarks" / "results" / "epoch_speed_quick.md").exists()
