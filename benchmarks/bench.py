@@ -114,7 +114,7 @@ def load(root, quick: bool) -> tuple[Subset, Subset]:
     return train, val
 
 
-def make_paths(train_set: Subset, val_set: Subset, device: torch.device) -> dict:
+def make_paths(train_set: Subset, val_set: Subset, device: torch.device, eval_batch_size: int = EVAL_BATCH_SIZE) -> dict:
     """path -> (train function, evaluate function, training batches, [training, validation] evaluation batches)."""
     # Seeded loaders draw their per-pass seed from their own generator, not the global one,
     # so dropout masks, and hence the trained weights, match the other paths.
@@ -122,8 +122,9 @@ def make_paths(train_set: Subset, val_set: Subset, device: torch.device) -> dict
     train, val = (Split(*(t.to(device) for t in as_tensors(s))) for s in (train_set, val_set))
     return {
         "classic": (train_one_epoch, evaluate, classic_train, [classic_train, classic_val]),
-        "fast": (train_one_epoch, evaluate, train.batches(BATCH_SIZE), [train.eval_batches(), val.eval_batches()]),
-        "floor": (floor_train, floor_evaluate, cut(train, BATCH_SIZE), [cut(train, EVAL_BATCH_SIZE), cut(val, EVAL_BATCH_SIZE)]),
+        "fast": (train_one_epoch, evaluate, train.batches(BATCH_SIZE),
+                 [train.eval_batches(eval_batch_size), val.eval_batches(eval_batch_size)]),
+        "floor": (floor_train, floor_evaluate, cut(train, BATCH_SIZE), [cut(train, eval_batch_size), cut(val, eval_batch_size)]),
     }
 
 
@@ -257,7 +258,7 @@ def notes(report: dict) -> list[str]:
         f"load average before {m['load_average_before']}, after {m['load_average_after']}; "
         f"float32 matrix product (2048 x 2048): {report['peak_gflops']:.1f} GFLOP/s, the peak of the shares.",
         f"{s['train_examples']:,} training / {s['val_examples']:,} validation examples, in order; training batch "
-        f"{s['batch_size']}, evaluation batch " + ", ".join(f"{n} {path}" for path, n in s["eval_batch_size"].items())
+        f"{s['batch_size']}, evaluation batch (fast and floor; classic {s['batch_size']}) " + ", ".join(f"{n} for {model}" for model, n in s["eval_batch_size"].items())
         + f"; medians of {repeats} repeats "
         "(each one epoch + one evaluation, after an untimed warm-up of fast and floor).",
     ]
@@ -342,13 +343,13 @@ def run_benchmark(args: argparse.Namespace, device: torch.device) -> int:
     train_set, val_set = load(args.root, args.quick)
     report["settings"] = {
         "quick": args.quick, "train_examples": len(train_set), "val_examples": len(val_set), "shuffle": False,
-        "batch_size": BATCH_SIZE, "eval_batch_size": {"classic": BATCH_SIZE, "fast": EVAL_BATCH_SIZE, "floor": EVAL_BATCH_SIZE},
+        "batch_size": BATCH_SIZE, "eval_batch_size": {name: RunConfig(model=name).eval_batch_size for name in args.models},
         "optimizer": f"SGD lr {LEARNING_RATE}", "statistic": "median", "repeats": repeats,
     }
-    paths = make_paths(train_set, val_set, device)
     print(f"measuring {', '.join(args.models)} on {device} ({len(train_set):,} training images)", flush=True)
     report["peak_gflops"] = matmul_gflops(device)
-    report["results"] = {name: measure(name, paths, repeats, device) for name in args.models}
+    report["results"] = {name: measure(name, make_paths(train_set, val_set, device, RunConfig(model=name).eval_batch_size),
+                                       repeats, device) for name in args.models}
     report["shares"] = {name: shares(name, results, len(train_set), len(val_set), report["peak_gflops"])
                         for name, results in report["results"].items()}
     report["ratios"] = {name: ratios(results) for name, results in report["results"].items()}

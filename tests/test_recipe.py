@@ -132,3 +132,10 @@ def test_evaluate_returns_a_named_accuracy_and_loss():
     assert isinstance(result, Evaluation) and 0 <= result.accuracy <= 100 and result.loss > 0
     accuracy, loss = result  # still unpacks as a pair
     assert (accuracy, loss) == (result.accuracy, result.loss)
+
+
+def test_the_convolutional_network_is_evaluated_in_small_batches():
+    from mnist_lessons.config import CONV_EVAL_BATCH_SIZE, EVAL_BATCH_SIZE
+
+    assert RunConfig(model="cnn").eval_batch_size == CONV_EVAL_BATCH_SIZE < EVAL_BATCH_SIZE
+    assert RunConfig(model="mlp").eval_batch_size == RunConfig(model="linear").eval_batch_size == EVAL_BATCH_SIZE

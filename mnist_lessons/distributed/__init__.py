@@ -155,13 +155,13 @@ class ShardedBatches:
                 yield x[self.rank :: self.world_size], y[self.rank :: self.world_size]
 
 
-def evaluate_sharded(split: Split, model: nn.Module, world: World) -> Evaluation:
-    """Accuracy (%) and mean loss over ``split``: each rank evaluates its share, an all-reduce adds them up."""
+def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: int = config.EVAL_BATCH_SIZE) -> Evaluation:
+    """Accuracy (%) and mean loss over ``split``: each rank evaluates its share (``batch_size`` images), an all-reduce adds them up."""
     model.eval()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     totals = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, correct, count
     with torch.no_grad():
-        for x, y in split.eval_batches(config.EVAL_BATCH_SIZE * world.world_size):
+        for x, y in split.eval_batches(batch_size * world.world_size):
             x, y = x[world.rank :: world.world_size].to(world.device), y[world.rank :: world.world_size].to(world.device)
             pred = model(x)
             totals += torch.stack([loss_fn(pred, y).double(), (pred.argmax(1) == y).sum().double(),
@@ -238,10 +238,10 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
             torch.cuda.synchronize()  # wait for the GPU's queued work before reading the clock
         dist.barrier()  # the epoch is over when the slowest rank is done
         seconds = time.perf_counter() - start
-        val_acc, val_loss = evaluate_sharded(splits.val, model, world)
+        val_acc, val_loss = evaluate_sharded(splits.val, model, world, recipe.eval_batch_size)
         history.append({"epoch": epoch, "train_seconds": seconds, "val_acc": val_acc, "val_loss": val_loss})
         log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | training {seconds:.2f} s")
-    test_acc, test_loss = evaluate_sharded(splits.test, model, world)
+    test_acc, test_loss = evaluate_sharded(splits.test, model, world, recipe.eval_batch_size)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
     return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
             "threads_per_process": torch.get_num_threads(), "model": args.model,

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int, check_number
-from ..config import MAX_SEED, BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
+from ..config import MAX_SEED, BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, build_model, model_options
@@ -149,6 +149,11 @@ class RunConfig:
         """
         return {name: getattr(self, name) for name in model_options(self.model)}
 
+    @property
+    def eval_batch_size(self) -> int:
+        """Images per evaluation step: ``CONV_EVAL_BATCH_SIZE`` for the convolutional network, else ``EVAL_BATCH_SIZE``."""
+        return CONV_EVAL_BATCH_SIZE if self.model == "cnn" else EVAL_BATCH_SIZE
+
     def build_model(self) -> nn.Module:
         """A freshly initialised network with these settings (seed it first)."""
         return build_model(self.model, **self.model_options())
@@ -237,11 +242,11 @@ def run(
     history = fit(
         model,
         progress(train_batches) if progress is not None else train_batches,
-        TensorBatches(data.val.x, data.val.y, EVAL_BATCH_SIZE),
+        TensorBatches(data.val.x, data.val.y, config.eval_batch_size),
         optimizer,
         epochs=config.epochs,
         scheduler=scheduler,
-        train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], EVAL_BATCH_SIZE),
+        train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size),
         log_every=log_every,
     )
     return Run(label if label is not None else "run", config, model, history)
