@@ -69,3 +69,13 @@ def test_unsupported_layers_and_damaged_files_are_named(tmp_path):
         read_network(tmp_path / "cnn.json")
     meta = json.loads(path.read_text())
     assert meta["weights"] == "linear.bin"
+
+
+def test_exported_finds_this_builds_file_or_says_how_to_rebuild(tmp_path, monkeypatch):
+    from mnist_lessons.training.export import EXPORT_ENV, exported
+
+    monkeypatch.setenv(EXPORT_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"cnn.json is missing.*make clean book"):
+        exported("cnn")
+    (tmp_path / "cnn.json").write_text("{}")
+    assert exported("cnn") == tmp_path / "cnn.json"

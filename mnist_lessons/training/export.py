@@ -98,6 +98,19 @@ def network_layers(model: nn.Module) -> tuple[list[dict], list[np.ndarray]]:
     return layers, arrays
 
 
+def exported(name: str) -> Path:
+    """The JSON file of network ``name`` that this build exported: in ``$MNIST_LESSONS_EXPORT_DIR``, else where
+    the book's build puts it (``../_build/offline/_static/try-it``, seen from ``book/``).
+
+    A missing file is a ``FileNotFoundError`` that says how to rebuild.
+    """
+    path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: its chapter was served from the execution cache without "
+                                "exporting. Rebuild with `make clean book` (or `jupyter-book build . --all`)")
+    return path
+
+
 def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    directory: str | Path | None = None) -> Path | None:
     """Write ``name.json`` and ``name.bin`` for ``model`` into ``directory``.
