@@ -9,6 +9,8 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 # Extra flags for jupyter-book, e.g. JBFLAGS=--all to re-execute everything.
 JBFLAGS ?=
+# Extra flags for the benchmark, e.g. BENCHFLAGS=--save to update benchmarks/results.
+BENCHFLAGS ?=
 # Hash of the package source: when it changes, the execution cache and Sphinx's
 # saved pages are dropped, so every chapter runs again: jupyter-cache only
 # notices changes to the chapters' code cells, and Sphinx only re-reads
@@ -42,7 +44,7 @@ test: install
 	$(PY) -m pytest -m "" --doctest-modules $(PYTEST_ARGS)
 
 bench: install data
-	$(PY) -m benchmarks.bench
+	$(PY) -m benchmarks.bench $(BENCHFLAGS)
 
 clean:
 	rm -rf _build
