@@ -123,6 +123,13 @@ def machine_lines() -> list[str]:
     return lines
 
 
+def failing_cell(traceback: str) -> str:
+    """The part of an execution traceback from the failing cell on (the executor's own frames dropped), uncoloured."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", traceback)
+    start = text.find("An error occurred while executing the following cell")
+    return (text[start:] if start >= 0 else text).strip()
+
+
 def report_failures(app, exception) -> None:
     """Write reports/execution-failures.md when any chapter failed to execute, and name it in the log."""
     if exception is not None or not hasattr(app, "env"):
@@ -140,7 +147,7 @@ def report_failures(app, exception) -> None:
     for docname, data in failed:
         parts += [f"## {docname} ({app.env.doc2path(docname)})", "",
                   f"Error: {data.get('error')}. The failing cell and its message:", "", "```",
-                  re.sub(r"\x1b\[[0-9;]*m", "", data.get("traceback") or "").strip(), "```", ""]
+                  failing_cell(data.get("traceback") or ""), "```", ""]
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts), encoding="utf8")
     names = ", ".join(docname for docname, _ in failed)
