@@ -38,6 +38,15 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 ActivationSpec = str | nn.Module | type[nn.Module]
 
 
+def activation_key(name: str) -> str:
+    """The key of :data:`ACTIVATIONS` that ``name`` means, or a ``ValueError`` listing them.
+
+    >>> activation_key("Leaky-ReLU")
+    'leaky_relu'
+    """
+    return check_choice("activation", name.strip().lower().replace("-", "_"), ACTIVATIONS)
+
+
 def make_activation(activation: ActivationSpec) -> nn.Module:
     """Return a fresh activation module from a name, a module or a module class.
 
@@ -45,11 +54,7 @@ def make_activation(activation: ActivationSpec) -> nn.Module:
     Tanh()
     """
     if isinstance(activation, str):
-        key = activation.strip().lower().replace("-", "_")
-        if key not in ACTIVATIONS:
-            valid = ", ".join(sorted(ACTIVATIONS))
-            raise ValueError(f"unknown activation {activation!r}; choose one of: {valid}")
-        return ACTIVATIONS[key]()
+        return ACTIVATIONS[activation_key(activation)]()
     if isinstance(activation, nn.Module):
         return copy.deepcopy(activation)  # a layer of its own: learnable activations are not shared
     if isinstance(activation, type) and issubclass(activation, nn.Module):
@@ -65,7 +70,18 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def check_images(x: torch.Tensor, n_pixels: int = NUM_PIXELS) -> None:
-    """Raise a clear error unless ``x`` is a batch of 28 x 28 images."""
+    """Raise a clear error unless ``x`` is a batch of 28 x 28 images with float pixels.
+
+    >>> check_images(torch.zeros(2, 784, dtype=torch.uint8))
+    Traceback (most recent call last):
+    ...
+    TypeError: input x must be float32 in [0, 1]; got uint8: divide by 255 or use as_tensors()
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"input x must be a torch tensor of images, got {type(x).__name__}: use torch.as_tensor(x)")
+    if not x.is_floating_point():
+        raise TypeError(f"input x must be float32 in [0, 1]; got {str(x.dtype).removeprefix('torch.')}: "
+                        "divide by 255 or use as_tensors()")
     if x.dim() < 2 or x.shape[1:].numel() != n_pixels:
         raise ValueError(
             f"input x must be a batch of 28x28 images, shape (N, 1, 28, 28) or (N, 784); "

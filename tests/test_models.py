@@ -85,3 +85,17 @@ def test_bad_dropout_is_rejected():
 def test_wrong_image_size_names_the_expected_shape(model):
     with pytest.raises(ValueError, match=r"28x28.*got shape \(4, 1, 32, 32\)"):
         model(torch.rand(4, 1, 32, 32))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64])
+@pytest.mark.parametrize("model", [LinearClassifier(), NonlinearClassifier()])
+def test_integer_pixels_are_refused_with_the_fix(model, dtype):
+    raw = (torch.rand(4, 1, 28, 28) * 255).to(dtype)  # what dataset.data holds: bytes 0-255
+    with pytest.raises(TypeError, match=rf"^input x must be float32 in \[0, 1\]; got {str(dtype)[6:]}: divide by 255 or use as_tensors\(\)$"):
+        model(raw)
+    assert model(raw / 255).shape == (4, 10)  # the fix the message names works
+
+
+def test_a_float64_network_still_takes_float64_images():
+    model = LinearClassifier().double()
+    assert model(torch.rand(3, 784, dtype=torch.float64)).dtype == torch.float64

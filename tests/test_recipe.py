@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from mnist_lessons.checks import check_choice, check_int, check_number
 from mnist_lessons.data.augment import Augmentation, AugmentedBatches
@@ -10,7 +11,7 @@ from mnist_lessons.data.batches import MNISTSplits, Split
 from mnist_lessons.models import MODELS, ConvClassifier, LinearClassifier, NonlinearClassifier, build_model
 from mnist_lessons.training.loops import Evaluation, evaluate
 from mnist_lessons.training.recipe import RunConfig, run
-from mnist_lessons.training.schedules import CosineSchedule
+from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
 
 
 def toy_splits(n=96, seed=0):
@@ -94,6 +95,30 @@ def test_run_config_builds_the_network_it_names_with_its_options():
 def test_run_config_refuses_options_that_do_not_apply(changes, message):
     with pytest.raises(ValueError, match=message):
         RunConfig(**changes)
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    ({"activation": "swish"}, ValueError, r"^unknown activation 'swish'; choose one of: relu, sigmoid, tanh"),
+    ({"activation": ("relu", "Swish")}, ValueError, r"^unknown activation 'swish'"),
+    ({"activation": ("relu", "tanh")}, ValueError, r"^activation lists one per hidden layer: got 2 for 3 layers$"),
+    ({"hidden_sizes": (0,)}, ValueError, r"^hidden_sizes must be an integer >= 1, got 0$"),
+    ({"hidden_sizes": []}, ValueError, r"^hidden_sizes must be one or more positive widths, got \[\]$"),
+    ({"hidden_sizes": 50}, TypeError, r"^hidden_sizes must be a sequence of layer widths such as \(50, 50, 50\), got 50$"),
+    ({"model": "cnn", "channels": (4, 4, 4, 4)}, ValueError, r"^channels must be one to 3 positive widths"),
+    ({"schedule": CosineSchedule}, TypeError, r"^schedule=CosineSchedule\(\): add the parentheses; the class itself is not a schedule$"),
+    ({"schedule": StepSchedule}, TypeError, r"^schedule=StepSchedule\(step_size, gamma\): add the parentheses"),
+])
+def test_run_config_refuses_at_construction_what_could_never_run(changes, error, message):
+    with pytest.raises(error, match=message):
+        RunConfig(**changes)
+
+
+def test_run_config_keeps_the_settings_the_networks_accept():
+    config = RunConfig(activation=["Leaky-ReLU", "tanh", nn.ReLU], hidden_sizes=[np.int64(8), 8, 8])
+    assert config.hidden_sizes == (8, 8, 8) and type(config.hidden_sizes[0]) is int
+    kinds = [type(m).__name__ for m in config.build_model().layers if not isinstance(m, (nn.Linear, nn.Dropout))]
+    assert kinds == ["LeakyReLU", "Tanh", "ReLU"]
+    assert RunConfig(hidden_sizes=[50, 50, 50]) == RunConfig()
 
 
 def test_run_config_accepts_numpy_integers_and_stays_hashable():

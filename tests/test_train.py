@@ -177,3 +177,73 @@ def test_on_epoch_end_sees_each_epoch_and_can_stop_training():
 
     _, history = run(0, epochs=5, on_epoch_end=hook)
     assert seen == [1, 2] and history.epoch == [1, 2]
+
+
+def one_hot(y):
+    return nn.functional.one_hot(y, 10)
+
+
+@pytest.mark.parametrize("bad_labels, error, message", [
+    (lambda y: y.float(), TypeError, r"got float32 labels: use y\.long\(\)$"),
+    (lambda y: y + 1, ValueError, r"got labels from 1 to 10: numbered from 1\? use y - 1$"),
+    (one_hot, ValueError, r"got shape \(16, 10\), one-hot rows: use y\.argmax\(1\)$"),
+    (lambda y: y.int(), TypeError, "got int32 labels"),
+])
+def test_fit_names_labels_it_cannot_train_on_before_the_first_step(bad_labels, error, message):
+    x, y = toy_data(48)
+    model = LinearClassifier()
+    before = model.linear.weight.detach().clone()
+    batches = TensorBatches(x, bad_labels(y), 16)
+    with pytest.raises(error, match=r"^fit\(\) train_loader: labels must be integer class labels 0-9 of shape \(N,\); " + message):
+        fit(model, batches, batches, make_optimizer("sgd", model.parameters()), epochs=1, log_every=0)
+    assert torch.equal(model.linear.weight, before)  # refused before any step
+
+
+def test_evaluate_names_bad_labels_and_pairs_of_the_wrong_length():
+    x, y = toy_data(20)
+    model, loss_fn = LinearClassifier(), nn.CrossEntropyLoss()
+    with pytest.raises(ValueError, match=r"^evaluate\(\): labels must be .* got labels from 1 to 10: numbered from 1"):
+        evaluate(TensorBatches(x, y + 1, 20), model, loss_fn)
+    with pytest.raises(ValueError, match=r"one per image; got shape \(10,\) for 20 images"):
+        evaluate([(x, y[:10])], model, loss_fn)
+    with pytest.raises(TypeError, match=r"^evaluate\(\) needs \(X, y\) batches.* got a batch of 1 item$"):
+        evaluate([[x]], model, loss_fn)
+
+
+def test_uint8_labels_and_dataloader_batches_are_accepted():
+    x, y = toy_data(40)
+    model = LinearClassifier()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y.to(torch.uint8)), batch_size=8)
+    history = fit(model, loader, loader, make_optimizer("sgd", model.parameters()), epochs=1, log_every=0)
+    assert len(history) == 1 and 0 <= history.val_acc[0] <= 100
+
+
+def test_labels_are_checked_on_the_first_batch_only_not_every_step():
+    """Labels are checked once per call, on the first batch: later batches are not inspected (PyTorch's own error)."""
+    x, y = toy_data(32)
+    bad_second = [(x[:16], y[:16]), (x[16:], y[16:] + 10)]
+    with pytest.raises(IndexError):
+        evaluate(bad_second, LinearClassifier(), nn.CrossEntropyLoss())
+
+
+def test_fit_refuses_an_optimizer_over_another_models_parameters():
+    x, y = toy_data(32)
+    model, other = LinearClassifier(), LinearClassifier()
+    batches = TensorBatches(x, y, 16)
+    for optimizer in (torch.optim.SGD(other.parameters(), lr=0.05), "sgd"):
+        with pytest.raises(ValueError, match=r"holds none of this model's parameters, so training would change nothing"):
+            fit(model, batches, batches, optimizer, epochs=1, log_every=0)
+    # an optimiser over part of the model (fine-tuning one layer) is the model's own
+    part = NonlinearClassifier()
+    fit(part, batches, batches, make_optimizer("sgd", part.layers[-1].parameters()), epochs=1, log_every=0)
+
+
+@pytest.mark.parametrize("batches", [lambda x, y: [x], lambda x, y: x])
+def test_predict_says_it_needs_images_with_labels(batches):
+    from mnist_lessons.figures.plots import predict
+
+    x, y = toy_data(8)
+    with pytest.raises(TypeError, match=r"^predict\(\) needs \(X, y\) batches, images with their labels"):
+        predict(LinearClassifier(), batches(x, y))
+    predicted, labels = predict(LinearClassifier(), [(x[0], 3), (x[1], 5)])  # single (image, label) samples still work
+    assert labels.tolist() == [3, 5] and predicted.shape == (2,)

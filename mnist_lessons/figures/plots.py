@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
-from ..checks import check_int
+from ..checks import check_int, checked_batches
 from ..config import NUM_CLASSES
 from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
 from .style import WIDTH, use_style
@@ -148,7 +148,8 @@ def predict(model: nn.Module, batches: Batches) -> tuple[Tensor, Tensor]:
     >>> preds, labels = predict(model, test_batches)  # doctest: +SKIP
     >>> accuracy = (preds == labels).float().mean()  # doctest: +SKIP
     """
-    results = list(_predicted(model, batches))
+    one_pair = isinstance(batches, (tuple, list)) and len(batches) == 2 and all(isinstance(t, Tensor) for t in batches)
+    results = list(_predicted(model, batches if one_pair else checked_batches("predict()", batches)))
     if not results:
         raise ValueError("predict() got no batches: the loader is empty")
     return torch.cat([p for _, _, p in results]), torch.cat([y for _, y, _ in results])

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checks import check_choice, check_int, check_number
-from ..config import EPOCHS, LEARNING_RATE, MAX_SEED
+from ..checks import check_choice, check_int, check_number, checked_batches
+from ..config import EPOCHS, LEARNING_RATE, MAX_SEED, NUM_CLASSES
 from ..log import get_logger
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -109,6 +109,7 @@ class Evaluation(NamedTuple):
 def evaluate(loader: Batches, model: nn.Module, loss_fn: nn.Module) -> Evaluation:
     """Return the accuracy (%) and mean loss per example over ``loader``, without training."""
     device = model_device(model)
+    loader = checked_batches("evaluate()", loader, NUM_CLASSES)  # the first batch must be (images, labels 0-9)
     model.eval()  # evaluation mode: dropout is off
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
@@ -188,6 +189,9 @@ def fit(
     history)`` runs after each epoch (e.g. an early-stopping checkpoint) and
     stops training by returning True. A NaN or infinite loss raises
     :class:`TrainingDiverged` instead of carrying on with broken weights.
+    Before the first step it checks that the optimiser holds this model's
+    parameters and that the first training batch is ``(X, y)`` with labels 0-9
+    (``evaluate`` checks its first batch too): once per call, not per step.
 
     >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
     """
@@ -196,13 +200,18 @@ def fit(
         if loader is not None and iter(loader) is loader:
             raise TypeError(f"{name} is a one-shot iterator (a generator?), but fit() goes over it every epoch: "
                             "give a list of batches, a DataLoader or TensorBatches")
+    own = {id(p) for p in model.parameters()}
+    if own and not any(id(p) in own for group in getattr(optimizer, "param_groups", ()) for p in group["params"]):
+        raise ValueError(f"the optimizer ({type(optimizer).__name__}) holds none of this model's parameters, so training "
+                         "would change nothing: build it from this model, e.g. make_optimizer('sgd', model.parameters())")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()
     for epoch in range(1, epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
-        train_one_epoch(train_loader, model, loss_fn, optimizer)
+        batches = checked_batches("fit() train_loader", train_loader, NUM_CLASSES) if epoch == 1 else train_loader
+        train_one_epoch(batches, model, loss_fn, optimizer)
         train_acc, train_loss = evaluate(train_eval_loader, model, loss_fn)
         val_acc, val_loss = evaluate(val_loader, model, loss_fn)
         seconds = time.perf_counter() - start

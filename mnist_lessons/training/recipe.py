@@ -29,11 +29,11 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from ..checks import check_choice, check_int, check_number
+from ..checks import check_choice, check_instance, check_int, check_number, check_widths
 from ..config import MAX_SEED, BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
-from ..models import MODELS, ActivationSpec, build_model, model_options
+from ..models import MODELS, ActivationSpec, activation_key, build_model, model_options
 from .loops import OPTIMIZERS, Batches, History, fit, make_optimizer, seed_everything
 from .schedules import CosineSchedule, Scheduler, StepSchedule
 
@@ -100,8 +100,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience and stored as tuples, so configs stay hashable.
-        for name in ("hidden_sizes", "channels"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name, most in (("hidden_sizes", None), ("channels", 3)):
+            object.__setattr__(self, name, check_widths(name, getattr(self, name), most))
         if isinstance(self.activation, list):
             object.__setattr__(self, "activation", tuple(self.activation))
         check_choice("model", self.model, MODELS)
@@ -113,6 +113,13 @@ class RunConfig:
                     f"{name} is not an option of model {self.model!r} (its options: {', '.join(accepted) or 'none'}); "
                     "leave it at its default"
                 )
+        # What the network would refuse when built is refused here, before a sweep trains its other runs.
+        for activation in self.activation if isinstance(self.activation, tuple) else (self.activation,):
+            if isinstance(activation, str):
+                activation_key(activation)
+        if isinstance(self.activation, tuple) and len(self.activation) != len(self.hidden_sizes):
+            raise ValueError(f"activation lists one per hidden layer: got {len(self.activation)} "
+                             f"for {len(self.hidden_sizes)} layers")
         for name in ("batch_size", "epochs"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
         object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0, maximum=MAX_SEED))
@@ -126,7 +133,7 @@ class RunConfig:
             raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         if self.augmentation is not None and not isinstance(self.augmentation, Augmentation):
             raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), got {self.augmentation!r}")
-        if self.schedule is not None and not callable(self.schedule):
+        if self.schedule is not None and not callable(check_instance("schedule", self.schedule)):
             raise TypeError(f"schedule must be callable as schedule(optimizer, epochs), got {self.schedule!r}")
 
     def replace(self, **changes: Any) -> RunConfig:
