@@ -71,3 +71,15 @@ def test_plot_learning_curve_draws_one_line_per_variant_on_a_log_axis():
         plt.close(fig)
     with pytest.raises(ValueError, match="at least one variant"):
         plot_learning_curve(object())
+
+
+def test_a_tail_share_averages_the_same_phase_of_every_run():
+    from mnist_lessons.experiments.noise import final
+
+    data = toy_splits()
+    curve = learning_curve([20, 40], {"small": SMALL}, data, steps=12, tail=0.5)
+    for size in (20, 40):
+        h = curve.runs[("small", size)].history
+        assert curve.points[[20, 40].index(size)].val_acc == pytest.approx(final(h, "val_acc", max(1, round(len(h) / 2))))
+    with pytest.raises(ValueError, match="share of the epochs"):
+        learning_curve([20], {"small": SMALL}, data, tail=1.5)

@@ -111,7 +111,7 @@ def learning_curve(
     variants: Mapping[str, RunConfig],
     data: DataLike,
     steps: int | None = None,
-    tail: int = 1,
+    tail: int | float = 1,
     train: Train = run,
 ) -> LearningCurve:
     """Train every variant on the first ``size`` training images for each size; see the module docstring.
@@ -119,8 +119,12 @@ def learning_curve(
     ``steps`` gives every run the same number of optimisation steps (epochs
     from :func:`epochs_for_steps`); without it each run keeps its config's
     epochs. ``tail`` averages accuracies over the last epochs, to damp
-    epoch-to-epoch noise.
+    epoch-to-epoch noise: an integer is a number of epochs (at most the run's),
+    a float in (0, 1] the same share of every run's epochs (at least one), so
+    runs of different lengths are averaged over the same phase of training.
     """
+    if isinstance(tail, float) and not 0 < tail <= 1:
+        raise ValueError(f"tail as a share of the epochs must be in (0, 1], got {tail!r}")
     sizes = _check_sizes(sizes, len(data.train.x))
     if not variants:
         raise ValueError("learning_curve() needs at least one variant, e.g. {'plain': RunConfig()}")
@@ -132,7 +136,8 @@ def learning_curve(
             epochs = config.epochs if steps is None else epochs_for_steps(size, config.batch_size, steps)
             done = train(config.replace(train_size=size, epochs=epochs), data)
             h = done.history
-            points.append(CurvePoint(name, size, epochs, final(h, "train_acc", min(tail, len(h))), final(h, "val_acc", min(tail, len(h)))))
+            last = max(1, round(tail * len(h))) if isinstance(tail, float) else min(tail, len(h))
+            points.append(CurvePoint(name, size, epochs, final(h, "train_acc", last), final(h, "val_acc", last)))
             runs[(name, size)] = done
     return LearningCurve(sizes, points, runs)
 

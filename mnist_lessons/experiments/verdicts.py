@@ -94,7 +94,7 @@ class Verdict:
 
     def text(self, decimals: int = 2) -> str:
         """``"+0.60 ± 0.25 points"``: the margin and its uncertainty."""
-        return f"{self.margin:+.{decimals}f} ± {self.uncertainty:.{decimals}f} {self.unit}"
+        return f"{self.margin:+.{decimals}f} ± {self.uncertainty:.{decimals}f} {self.unit}".rstrip()
 
     @property
     def label(self) -> str:
@@ -129,14 +129,14 @@ def verdict(name: str, a: str, b: str, a_values: Sequence[float], b_values: Sequ
     return Verdict(name, a, b, mean, t_quantile(n - 1) * std / math.sqrt(n), n, unit)
 
 
-def compare_studies(name: str, a, b, higher_is_better: bool = True) -> Verdict:
+def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = "points") -> Verdict:
     """:func:`verdict` for two :class:`~mnist_lessons.experiments.noise.SeedStudy`, paired on the seeds they share."""
     shared = [s for s in a.seeds if s in b.seeds]
     if len(shared) < 2:
         raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; train both from the same seeds")
     av = dict(zip(a.seeds, a.values))
     bv = dict(zip(b.seeds, b.values))
-    return verdict(name, a.label, b.label, [av[s] for s in shared], [bv[s] for s in shared], higher_is_better)
+    return verdict(name, a.label, b.label, [av[s] for s in shared], [bv[s] for s in shared], higher_is_better, unit)
 
 
 def mcnemar_verdict(name: str, a: str, b: str, pred_a, pred_b, y) -> Verdict:
