@@ -1,6 +1,7 @@
 """The claims-ledger extension in a real (tiny) Jupyter Book build: a failing chapter fails the build,
 the other chapters still execute, the report names chapter, cell, values and machine, and the status
-page lists every recorded claim."""
+page lists every recorded claim. The same build checks that a folded cell's toggle is named by its
+visible text (accessible_toggles), which axe-core requires."""
 
 from __future__ import annotations
 
@@ -33,13 +34,14 @@ def chapter(title: str, code: str) -> str:
 def test_a_failing_chapter_fails_the_build_and_is_reported(tmp_path):
     book = tmp_path / "book"
     (book / "_ext").mkdir(parents=True)
-    shutil.copy(ROOT / "book" / "_ext" / "claims_ledger.py", book / "_ext")
+    for extension in ("claims_ledger.py", "accessible_toggles.py"):
+        shutil.copy(ROOT / "book" / "_ext" / extension, book / "_ext")
     (book / "_config.yml").write_text(textwrap.dedent("""
         title: tiny
         only_build_toc_files: true
         execute: {execute_notebooks: cache, timeout: 120}
         sphinx:
-          local_extensions: {claims_ledger: _ext}
+          local_extensions: {claims_ledger: _ext, accessible_toggles: _ext}
           config: {nb_execution_raise_on_error: false, nb_execution_show_tb: true}
         """))
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: alpha\n- file: beta\n- file: status\n")
@@ -54,7 +56,7 @@ def test_a_failing_chapter_fails_the_build_and_is_reported(tmp_path):
     (book / "beta.md").write_text(chapter("Beta", """
         from mnist_lessons.experiments.verdicts import Ledger, verdict
         Ledger("beta").add(verdict("coin toss", "heads", "tails", [1, 2, 3], [2, 1, 3]))
-        """))
+        """) + "\n```{code-cell} ipython3\n:tags: [hide-output]\nprint('folded away')\n```\n")
     (book / "status.md").write_text("# Status\n\n```{claims-ledger}\n```\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MNIST_LESSONS_LEDGER", None)
@@ -71,3 +73,6 @@ def test_a_failing_chapter_fails_the_build_and_is_reported(tmp_path):
     # alpha recorded its claim before it failed; beta executed although alpha failed before it
     assert "wide beats narrow" in status and "wide better" in status
     assert "coin toss" in status and "not told apart" in status
+    beta = (book / "_build" / "html" / "beta.html").read_text()
+    assert "folded away" in beta and "<summary>" in beta  # the toggle is there, named by its own text
+    assert 'aria-label="Toggle hidden content"' not in beta
