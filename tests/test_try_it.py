@@ -9,7 +9,12 @@ console errors, off-host requests and light/dark screenshots). Here:
   ``mnist_lessons.data.drawing``;
 - drawing with (synthetic) pointer events, or from the keyboard, gives a
   prediction, and Delete clears it;
-- the page's own files stay within their size budget.
+- the page's own files stay within their size budget;
+- the page's SHA-256 equals hashlib's, the ``.bin`` URL carries the digest,
+  and weights that do not match it (damaged, or a stale cached copy) are
+  named on the page instead of run;
+- opened from disk (``file://``, where ``fetch`` is refused), the page loads
+  the weights from their ``.js`` copies and gives PyTorch's answers.
 
 The time from navigation to the first prediction, the largest differences
 and the asset sizes go to ``artifacts/try-it-report.json``.
@@ -17,13 +22,21 @@ and the asset sizes go to ``artifacts/try-it-report.json``.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import json
+import shutil
+import threading
 import time
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from test_site import ARTIFACTS, SET_THEME, SHOTS, SITE, driver, screenshot, site  # noqa: F401 (fixtures)
+from test_site import ARTIFACTS, SET_THEME, SHOTS, SITE, QuietHandler, driver, screenshot, site  # noqa: F401 (fixtures)
 
 from mnist_lessons.data.drawing import prepare_strokes
 from mnist_lessons.training.export import read_network, to_torch
@@ -179,3 +192,103 @@ def test_page_assets_within_budget(site):  # noqa: F811
     REPORT["asset_bytes_total"] = sum(sizes.values())
     assert {"_static/try-it/cnn.bin", "_static/try-it/linear.json"} <= set(sizes)
     assert sum(sizes.values()) <= ASSET_BUDGET, sizes
+
+
+# --- the weights' SHA-256, and the page opened from disk -----------------------------
+# These tests navigate away from the page, so they come last.
+
+
+def test_page_sha256_equals_hashlib(page):
+    rng = np.random.default_rng(256)
+    for n in (0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 82_000):
+        data = rng.integers(0, 256, n, dtype=np.uint8)
+        got = page.execute_script("return mnistTryIt.sha256(new Uint8Array(arguments[0]));", data.tolist())
+        assert got == hashlib.sha256(data.tobytes()).hexdigest(), n
+
+
+def test_the_weights_url_carries_their_digest(page, exported):
+    fetched = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name);")
+    for name, (meta, _) in exported.items():
+        assert any(url.endswith(f"/_static/try-it/{name}.bin?sha256={meta['sha256']}") for url in fetched), fetched
+
+
+def page_state(driver, url: str) -> tuple[str, str]:
+    """Open ``url``; what the page's loading gave (``ready`` or ``failed: ...``) and its status line."""
+    driver.get(url)
+    outcome = driver.execute_async_script(WAIT_READY)
+    return outcome, driver.execute_script("return document.querySelector('#try-it .try-it-status').textContent;")
+
+
+def test_the_page_opened_from_disk_gives_pytorchs_answers(driver, exported):  # noqa: F811
+    if not (SITE / f"{PAGE}.html").is_file():
+        pytest.skip(f"no {PAGE}.html in {SITE}")
+    outcome, status = page_state(driver, (SITE / f"{PAGE}.html").as_uri())
+    assert outcome == "ready" and status == "The networks are loaded: draw a digit.", (outcome, status)
+    loaded = driver.execute_script("return Array.from(document.scripts, s => s.src);")  # file:// has no resource timing
+    assert all(any(url.endswith(f"/_static/try-it/{name}.js") for url in loaded) for name in NETWORKS), loaded
+    images = torch.cat([torch.rand(4, 784), torch.from_numpy(np.stack([prepare_strokes(s, 280, 280) for s in STROKES])).reshape(-1, 784)])
+    page_p = driver.execute_script("return arguments[0].map(x => mnistTryIt.predict(x));", images.double().tolist())
+    for name, (meta, weights) in exported.items():
+        with torch.no_grad():
+            expected = torch.softmax(to_torch(meta, weights)(images), dim=1).double().numpy()
+        assert np.abs(np.array([p[name] for p in page_p]) - expected).max() < TOLERANCE, name
+    state = driver.execute_script(STATE)
+    assert state["answers"] == ["–"] * 3  # nothing drawn yet
+    driver.execute_script("document.querySelector('#try-it .try-it-example').click();")
+    assert driver.execute_script(STATE)["predicted"] == "yes"
+
+
+def flip_first_layer_signs(data: bytes, meta: dict) -> bytes:
+    """The same weights with the sign of every number of the first layer flipped: same length, other answers."""
+    start, count = meta["layers"][0]["weight"]
+    damaged = bytearray(data)
+    for i in range(start, start + count):
+        damaged[4 * i + 3] ^= 0x80  # little-endian float32: the sign is the top bit of the last byte
+    return bytes(damaged)
+
+
+def site_with_damaged_cnn(folder: Path) -> Path:
+    """A copy of the site (links to its files) whose cnn.bin and cnn.js hold damaged weights, cnn.json unchanged."""
+    folder.mkdir()
+    for entry in SITE.iterdir():
+        if entry.name != "_static":
+            (folder / entry.name).symlink_to(entry)
+    (folder / "_static").mkdir()
+    for entry in (SITE / "_static").iterdir():
+        if entry.name != "try-it":
+            (folder / "_static" / entry.name).symlink_to(entry)
+    weights = shutil.copytree(SITE / "_static" / "try-it", folder / "_static" / "try-it")
+    meta = json.loads((weights / "cnn.json").read_text())
+    (weights / "cnn.bin").write_bytes(flip_first_layer_signs((weights / "cnn.bin").read_bytes(), meta))
+    prefix, files = (weights / "cnn.js").read_text().split("] = ", 1)
+    files = json.loads(files.rstrip().removesuffix(";"))
+    files["weights"] = base64.b64encode(flip_first_layer_signs(base64.b64decode(files["weights"]), meta)).decode()
+    (weights / "cnn.js").write_text(f"{prefix}] = {json.dumps(files)};\n")
+    return folder
+
+
+@contextmanager
+def serve(folder: Path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_damaged_weights_are_named_not_run(driver, tmp_path):  # noqa: F811
+    if not (SITE / f"{PAGE}.html").is_file():
+        pytest.skip(f"no {PAGE}.html in {SITE}")
+    damaged = site_with_damaged_cnn(tmp_path / "site")
+    with serve(damaged) as base:
+        outcome, status = page_state(driver, f"{base}{PAGE}.html")
+    assert outcome.startswith("failed") and status == (
+        "The trained networks could not be loaded (cnn.bin does not match the SHA-256 in cnn.json (a damaged or "
+        "outdated copy): reload without the cache (Shift+reload) or rebuild the book)."), status
+    outcome, status = page_state(driver, (damaged / f"{PAGE}.html").as_uri())
+    assert outcome.startswith("failed") and status == (
+        "The trained networks could not be loaded (try-it/cnn.js is damaged (its weights do not match their "
+        "SHA-256): rebuild the book)."), status

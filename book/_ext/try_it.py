@@ -4,8 +4,11 @@ At the start of a build this sets ``MNIST_LESSONS_EXPORT_DIR`` to
 ``_build/offline/_static/try-it`` (``html_extra_path`` copies that folder into
 the site, as for MathJax). The executed chapters inherit it: the cell after
 each training run calls ``mnist_lessons.training.export.export_network``, which writes
-the weights there. The Try it page reads them in the browser with a relative
-URL, so no request leaves the site.
+the weights there (``NAME.json``, ``NAME.bin`` and ``NAME.js``). The Try it page
+reads them in the browser with a relative URL, so no request leaves the site:
+``fetch`` of the ``.json`` and ``.bin`` over http(s), a ``<script>`` tag of the
+``.js`` when the site is opened from disk (``file://``, where browsers refuse
+``fetch``).
 
 The page itself is re-read on every build (and its front matter turns off
 the execution cache for it), so the validation accuracies it glues come from

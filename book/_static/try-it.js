@@ -3,14 +3,18 @@
 
    The preparation is the arithmetic of mnist_lessons/data/drawing.py, step by step
    (the browser tests compare the two), and the forward pass reads the layers
-   that mnist_lessons/export.py wrote at build time. Nothing leaves the page:
-   the weights come from the site itself, by relative URL.
+   that mnist_lessons/training/export.py wrote at build time. Nothing leaves the
+   page: the weights come from the site itself, by relative URL, as NAME.json
+   and NAME.bin (the .bin URL carries its SHA-256, so no cache serves an old
+   copy), or, for a page opened from disk (file://, where fetch is refused), as
+   the script NAME.js. Either way the weights must match the SHA-256 in the JSON.
 
    window.mnistTryIt offers, for tests and curious readers:
      ready                        a Promise, resolved once the weights are loaded
      prepare(strokes, w, h, r)    28 x 28 image (784 numbers) of pen strokes
      predict(pixels)              {linear: [10], multilayer: [10], cnn: [10]}
-     show(pixels)                 predict and display, as drawing does       */
+     show(pixels)                 predict and display, as drawing does
+     sha256(bytes)                hex SHA-256 of a Uint8Array                */
 (function () {
   "use strict";
 
@@ -196,25 +200,95 @@
     return e.map(function (z) { return z / sum; });
   }
 
+  // --- loading the weights, checked by SHA-256 --------------------------------
+
+  /* SHA-256 (FIPS 180-4), written out because crypto.subtle exists only on https
+     and localhost pages. Constants: fractional parts of square and cube roots of primes. */
+  var SHA_H = [], SHA_K = [];
+  (function () {
+    for (var n = 2; SHA_K.length < 64; n++) {
+      for (var d = 2; d * d <= n && n % d; d++);
+      if (d * d > n) {
+        if (SHA_H.length < 8) SHA_H.push(((Math.sqrt(n) % 1) * 4294967296) | 0);
+        SHA_K.push(((Math.cbrt(n) % 1) * 4294967296) | 0);
+      }
+    }
+  })();
+
+  function rotr(x, r) { return (x >>> r) | (x << (32 - r)); }
+
+  function sha256(bytes) {
+    var n = bytes.length, words = new Int32Array((((n + 8) >> 6) + 1) * 16), w = new Int32Array(64), i;
+    for (i = 0; i < n; i++) words[i >> 2] |= bytes[i] << (24 - 8 * (i & 3));
+    words[n >> 2] |= 0x80 << (24 - 8 * (n & 3));
+    words[words.length - 2] = Math.floor(n / 0x20000000);
+    words[words.length - 1] = n << 3;
+    var h = SHA_H.slice();
+    for (var block = 0; block < words.length; block += 16) {
+      var a = h[0], b = h[1], c = h[2], e = h[4], f = h[5], g = h[6], dd = h[3], hh = h[7];
+      for (i = 0; i < 64; i++) {
+        if (i < 16) {
+          w[i] = words[block + i];
+        } else {
+          var x = w[i - 15], y = w[i - 2];
+          w[i] = (rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)) + w[i - 16] + (rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10)) + w[i - 7];
+        }
+        var t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA_K[i] + w[i] | 0;
+        var t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c)) | 0;
+        hh = g; g = f; f = e; e = dd + t1 | 0; dd = c; c = b; b = a; a = t1 + t2 | 0;
+      }
+      [a, b, c, dd, e, f, g, hh].forEach(function (v, k) { h[k] = h[k] + v | 0; });
+    }
+    return h.map(function (v) { return (v >>> 0).toString(16).padStart(8, "0"); }).join("");
+  }
+
   var networks = {};
 
-  function load(name) {
+  /* The weights of network name, once their length and SHA-256 match its description; where names the file,
+     mismatch what to say if the SHA-256 differs. */
+  function accept(name, meta, bytes, where, mismatch) {
+    if (bytes.length !== 4 * meta.floats) throw new Error(where + " is not " + meta.floats + " floats");
+    if (sha256(bytes) !== meta.sha256) throw new Error(where + mismatch);
+    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length), weights = new Float32Array(meta.floats);
+    for (var i = 0; i < meta.floats; i++) weights[i] = view.getFloat32(4 * i, true);
+    networks[name] = {meta: meta, weights: weights};
+  }
+
+  function fetchFiles(name) {
     var url = new URL("try-it/" + name + ".json", scriptUrl);
-    return fetch(url).then(function (r) {
+    return fetch(url, {cache: "no-cache"}).then(function (r) {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);
       return r.json();
     }).then(function (meta) {
-      return fetch(new URL(meta.weights, url)).then(function (r) {
+      return fetch(new URL(meta.weights + "?sha256=" + meta.sha256, url)).then(function (r) {
         if (!r.ok) throw new Error(meta.weights + ": HTTP " + r.status);
         return r.arrayBuffer();
       }).then(function (buffer) {
-        if (buffer.byteLength !== 4 * meta.floats) throw new Error(meta.weights + " is not " + meta.floats + " floats");
-        var view = new DataView(buffer), weights = new Float32Array(meta.floats);
-        for (var i = 0; i < meta.floats; i++) weights[i] = view.getFloat32(4 * i, true);
-        networks[name] = {meta: meta, weights: weights};
+        accept(name, meta, new Uint8Array(buffer), meta.weights, " does not match the SHA-256 in " + name +
+               ".json (a damaged or outdated copy): reload without the cache (Shift+reload) or rebuild the book");
       });
     });
   }
+
+  /* From disk: try-it/NAME.js sets window.mnistTryItFiles[NAME] = {meta, weights (base64)}. */
+  function scriptFiles(name) {
+    var file = "try-it/" + name + ".js";
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.onload = function () {
+        var files = (window.mnistTryItFiles || {})[name];
+        if (files) resolve(files); else reject(new Error(file + " does not define the " + name + " network"));
+      };
+      tag.onerror = function () { reject(new Error(file + " could not be read: rebuild the book")); };
+      tag.src = new URL(file, scriptUrl);
+      document.head.appendChild(tag);
+    }).then(function (files) {
+      var bytes = Uint8Array.from(atob(files.weights), function (ch) { return ch.charCodeAt(0); });
+      accept(name, files.meta, bytes, file, " is damaged (its weights do not match their SHA-256): rebuild the book");
+    });
+  }
+
+  var load = new URL(scriptUrl).protocol === "file:" ? scriptFiles : fetchFiles;
 
   function predict(pixels) {
     if (pixels.length !== FIELD * FIELD) throw new Error("predict takes 784 pixels, got " + pixels.length);
@@ -226,7 +300,7 @@
   // --- the page ---------------------------------------------------------------
 
   var root = document.getElementById("try-it");
-  var api = {prepare: prepare, predict: predict, show: function () {}, loadedAt: null};
+  var api = {prepare: prepare, predict: predict, sha256: sha256, show: function () {}, loadedAt: null};
   api.ready = Promise.all(NETWORKS.map(load)).then(function () {
     api.loadedAt = performance.now();
   });

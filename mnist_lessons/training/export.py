@@ -9,15 +9,21 @@ network called ``name``:
   the other;
 - ``name.json``: the layers in order, each with where its numbers sit in the
   ``.bin`` file (offset and count, in floats), the file's SHA-256, and which
-  chapter trained the network to what validation accuracy.
+  chapter trained the network to what validation accuracy;
+- ``name.js``: both in one script that sets ``window.mnistTryItFiles[name]``,
+  for the page opened from disk (``file://``), where browsers refuse
+  ``fetch``; the page checks the SHA-256 either way.
 
 Layers understood: ``Linear``, ``Conv2d`` (square kernel, stride 1, "same"
 zero padding) followed by ``BatchNorm2d`` in evaluation mode, which is folded
 into the convolution's weights and bias, ``ReLU``, ``MaxPool2d`` (square,
 stride equal to its size) and ``Flatten``/``Dropout``/``Identity`` (nothing to
 do at inference: images stay flat in channel, row, column order). The
-layers are taken in the order the model registered them, which is the order
-of the forward pass for the book's three networks.
+layers are taken in the order ``forward`` calls them (a module called twice
+counts twice), and before anything is written the exported network is run
+as the page runs it (:func:`to_torch`) on a fixed batch of images and must
+give the model's own probabilities: what the export cannot see, such as an
+activation called as a function (``F.relu``), is refused, not dropped.
 
 The book's build sets ``MNIST_LESSONS_EXPORT_DIR`` (``book/_ext/try_it.py``);
 without it :func:`export_network` writes nothing, so running a chapter on
@@ -26,6 +32,9 @@ its own leaves no files behind.
 
 from __future__ import annotations
 
+import base64
+import copy
+import functools
 import hashlib
 import json
 import os
@@ -35,11 +44,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_number
+from ..data.drawing import prepare_strokes
+from ..models import check_images
+from ..outputs import write_atomically
+
 #: Environment variable naming the folder the build collects the weights in.
 EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"
 FORMAT = 1
 #: Modules that do nothing once the network is trained and the image is flat.
 PASS_THROUGH = (nn.Flatten, nn.Dropout, nn.Identity)
+#: How far the exported network's probabilities may be from the model's.
+CHECK_TOLERANCE = 1e-4
 
 
 def _leaves(model: nn.Module) -> list[nn.Module]:
@@ -50,8 +66,12 @@ def _as_float32(t: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(t.detach().cpu().double() if isinstance(t, torch.Tensor) else t), dtype="<f4")
 
 
-def network_layers(model: nn.Module) -> tuple[list[dict], list[np.ndarray]]:
-    """The layers of ``model`` as descriptions, and the arrays they refer to (by index)."""
+def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tuple[list[dict], list[np.ndarray]]:
+    """The layers of ``model`` as descriptions, and the arrays they refer to (by index).
+
+    ``order`` lists the leaf modules in the order ``forward`` calls them, a
+    module called twice twice; without it, the order the model registered them.
+    """
     arrays: list[np.ndarray] = []
     layers: list[dict] = []
 
@@ -59,7 +79,7 @@ def network_layers(model: nn.Module) -> tuple[list[dict], list[np.ndarray]]:
         arrays.append(_as_float32(array))
         return len(arrays) - 1
 
-    leaves = _leaves(model)
+    leaves = _leaves(model) if order is None else order
     i = 0
     while i < len(leaves):
         module = leaves[i]
@@ -98,34 +118,109 @@ def network_layers(model: nn.Module) -> tuple[list[dict], list[np.ndarray]]:
     return layers, arrays
 
 
+def _forward_order(model: nn.Module, images: torch.Tensor) -> tuple[list[nn.Module], torch.Tensor]:
+    """The leaf modules in the order ``model``'s forward pass calls them on ``images`` (repeats included),
+    and the scores it returns."""
+    calls: list[nn.Module] = []
+    hooks = [m.register_forward_hook(lambda m, _inputs, _output: calls.append(m)) for m in _leaves(model)]
+    try:
+        with torch.no_grad():
+            scores = model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return calls, scores
+
+
+@functools.cache
+def _scribbles() -> torch.Tensor:
+    """A fixed batch of 32 images: 16 random pen scribbles prepared as the page prepares drawings, 16 of noise."""
+    rng = np.random.default_rng(784)
+    drawn = [prepare_strokes([rng.uniform(20, 260, (int(rng.integers(2, 6)), 2))], 280, 280) for _ in range(16)]
+    noise = rng.uniform(0, 1, (16, 28, 28)) * (rng.uniform(0, 1, (16, 28, 28)) < 0.3)
+    return torch.from_numpy(np.concatenate([np.stack(drawn), noise])).float().reshape(-1, 1, 28, 28)
+
+
+def _check_batch(images: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+    """The images an export is checked on, (N, 1, 28, 28) float32 on the CPU: a fixed batch of scribbles
+    and noise, followed by ``images`` if given (real digits, shape (N, 784) or (N, 1, 28, 28), in [0, 1])."""
+    if images is None:
+        return _scribbles()
+    images = torch.as_tensor(images)
+    try:
+        check_images(images)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"check_images: {err}") from None
+    return torch.cat([_scribbles(), images.detach().float().cpu().reshape(-1, 1, 28, 28)])
+
+
+def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tensor, expected: torch.Tensor) -> None:
+    """``ValueError`` unless the exported network, run as the page runs it, gives ``expected`` (the model's
+    scores on ``images``) to within :data:`CHECK_TOLERANCE` in every probability."""
+    causes = ("likely causes: an activation called as a function in forward (F.relu: use an nn.ReLU module), "
+              "arithmetic between layers that is not a module (a residual sum, a reshape other than flattening), "
+              "or a layer the page does not run as PyTorch does; nothing was written")
+    if expected.shape != (len(images), 10):
+        raise ValueError(f"cannot export {name!r}: the model returns shape {tuple(expected.shape)} for "
+                         f"{len(images)} images, the Try it page needs ten scores per image")
+    try:
+        with torch.no_grad():
+            got = torch.softmax(to_torch(meta, weights)(images), dim=1)
+    except RuntimeError as err:
+        raise ValueError(f"the exported {name!r} fails where the model runs ({' '.join(str(err).split())}); "
+                         f"{causes}") from None
+    if got.shape != expected.shape:
+        raise ValueError(f"the exported {name!r} gives shape {tuple(got.shape)} where the model gives "
+                         f"{tuple(expected.shape)}; {causes}")
+    error = float((got - torch.softmax(expected.float(), dim=1)).abs().max())
+    if not error <= CHECK_TOLERANCE:
+        raise ValueError(f"the exported {name!r} does not compute what the model computes: its probabilities differ "
+                         f"by up to {error:.3g} on {len(images)} check images; {causes}")
+
+
 def exported(name: str) -> Path:
     """The JSON file of network ``name`` that this build exported: in ``$MNIST_LESSONS_EXPORT_DIR``, else where
     the book's build puts it (``../_build/offline/_static/try-it``, seen from ``book/``).
 
-    A missing file is a ``FileNotFoundError`` that says how to rebuild.
+    A missing file (the ``.json``, or its ``.bin`` or ``.js``) is a ``FileNotFoundError`` that says how to rebuild.
     """
     path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: its chapter was served from the execution cache without "
+    for missing in (p for p in (path, path.with_suffix(".bin"), path.with_suffix(".js")) if not p.is_file()):
+        raise FileNotFoundError(f"{missing} is missing: its chapter was served from the execution cache without "
                                 "exporting. Rebuild with `make clean book` (or `jupyter-book build . --all`)")
     return path
 
 
 def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
-                   directory: str | Path | None = None) -> Path | None:
-    """Write ``name.json`` and ``name.bin`` for ``model`` into ``directory``.
+                   directory: str | Path | None = None,
+                   check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
+    """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory``.
 
     ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set,
     nothing is written and ``None`` is returned. Returns the JSON file's path.
-    Each file is written under a temporary name and renamed once complete.
+    ``val_acc`` is the validation accuracy in percent. First the export is
+    checked (see the module's docstring) on a fixed batch of images plus
+    ``check_images`` (a few hundred real digits, say); a mismatch is a
+    ``ValueError`` and nothing is written. Each file is written under a
+    temporary name and renamed once complete.
     """
     if directory is None:
         directory = os.environ.get(EXPORT_ENV)
         if not directory:
             return None
-    if not name.isidentifier():
+    if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a simple identifier such as 'cnn', got {name!r}")
-    layers, arrays = network_layers(model)
+    val_acc = check_number("val_acc", val_acc, minimum=0.0)
+    if val_acc > 100:
+        raise ValueError(f"val_acc is a percentage from 0 to 100, got {val_acc!r}")
+    images = _check_batch(check_images)
+    reference = copy.deepcopy(model).float().cpu().eval()  # the model itself keeps its device and mode
+    try:
+        order, expected = _forward_order(reference, images)
+    except Exception as err:  # noqa: BLE001 (any failure of the model's own forward pass)
+        raise ValueError(f"cannot check the export of {name!r}: the model fails on (N, 1, 28, 28) images "
+                         f"({' '.join(str(err).split())})") from None
+    layers, arrays = network_layers(reference, order)
     offsets, start = [], 0
     for array in arrays:
         offsets.append([start, int(array.size)])
@@ -135,23 +230,20 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
             if key in layer:
                 layer[key] = offsets[layer[key]]
     payload = b"".join(a.tobytes() for a in arrays)
-    meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": float(val_acc), "input": [1, 28, 28],
+    meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": val_acc, "input": [1, 28, 28],
             "weights": f"{name}.bin", "floats": start, "sha256": hashlib.sha256(payload).hexdigest(), "layers": layers}
+    _check_export(name, meta, np.frombuffer(payload, dtype="<f4"), images, expected)
+    script = (f"// {name}.json and {name}.bin in one script, for the Try it page opened from disk (file://)\n"
+              f"(window.mnistTryItFiles = window.mnistTryItFiles || {{}})[{json.dumps(name)}] = "
+              + json.dumps({"meta": meta, "weights": base64.b64encode(payload).decode()}) + ";\n")
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / f"{name}.bin", payload)
-    target = folder / f"{name}.json"
-    _write_atomic(target, (json.dumps(meta, indent=1) + "\n").encode())
-    return target
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    if temp.read_bytes() != data:
-        temp.unlink()
-        raise OSError(f"{temp} did not read back as written")
-    os.replace(temp, path)
+    for suffix, data in ((".bin", payload), (".js", script.encode()), (".json", (json.dumps(meta, indent=1) + "\n").encode())):
+        try:
+            write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))
+        except OSError as err:
+            raise OSError(f"could not write {folder / (name + suffix)} ({err.strerror or err}): "
+                          "free some space or fix the folder, then export again") from err
+    return folder / f"{name}.json"
 
 
 def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
