@@ -10,7 +10,8 @@ from its git repository, not PyPI) is importable we hand over to it, otherwise
 a small rich handler prints these lines, coloured: to stderr in terminals, to
 stdout in notebooks (a built page keeps the colours). The variable
 ``MNIST_LESSONS_LOG_LINE`` (``short`` or ``full``) overrides the choice of
-line, e.g. for a job a notebook launches. Only the loggers we hand
+line, e.g. for a job a notebook launches; any other value gets one warning
+and the usual line (the command line refuses it). Only the loggers we hand
 out are configured: the root logger and other libraries' loggers are left
 exactly as they were.
 """
@@ -75,6 +76,7 @@ class RichLineHandler(logging.Handler):
         self.notebook_formatter = LessonFormatter(NOTEBOOK_FORMAT)
         self._console = console
         self._notebook = notebook
+        self._warned = False  # about a bad $MNIST_LESSONS_LOG_LINE, once
 
     @property
     def notebook(self) -> bool:
@@ -95,9 +97,20 @@ class RichLineHandler(logging.Handler):
                 self._console = Console(file=sys.stderr, soft_wrap=True, highlight=False)
         return self._console
 
+    def short(self) -> bool:
+        """Whether to print the short line; a bad ``$MNIST_LESSONS_LOG_LINE`` is warned about once, then ignored."""
+        try:
+            return short_lines(self.notebook)
+        except ValueError as err:
+            if not self._warned:
+                self._warned = True
+                line = f"[W] {err}; using the {'short' if self.notebook else 'full'} line"
+                self.console.print(self.colour(line, "W"))
+            return self.notebook
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.notebook_formatter.format(record) if short_lines(self.notebook) else self.format(record)
+            line = self.notebook_formatter.format(record) if self.short() else self.format(record)
             self.console.print(self.colour(line, record.levelname[:1]))
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)

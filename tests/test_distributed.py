@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -24,6 +25,7 @@ import pytest
 import torch
 
 from mnist_lessons import distributed
+from mnist_lessons.distributed import launchers
 from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser,
                                        first_training_images, launch, pick_backend, synthetic_splits)
@@ -171,11 +173,12 @@ def run_together(commands: list[list[str]], envs: list[dict[str, str]]) -> list[
 ENTRY_POINT = [sys.executable, "-m", "mnist_lessons.distributed"]
 
 
-def mpirun(nproc: int, *args: str) -> subprocess.CompletedProcess:
-    """``mpirun -n NPROC python -m mnist_lessons.distributed ARGS`` with Open MPI, on this machine."""
+def mpirun(nproc: int, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``mpirun -n NPROC python -m mnist_lessons.distributed ARGS`` with Open MPI, on this machine; ``env`` is
+    set in mpirun's own environment, as a user's shell would have it."""
     root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
     command = ["mpirun", "-n", str(nproc), "--oversubscribe", *root, *ENTRY_POINT, *args]
-    return run_together([command], [job_environment()])[0]
+    return run_together([command], [job_environment(**(env or {}))])[0]
 
 
 #: Set (as CI does) to make a missing mpirun fail the mpirun tests instead of skipping them.
@@ -204,6 +207,47 @@ def test_mpirun_one_and_two_ranks_train_the_same_weights(tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["raise", "hang"])
+def test_a_rank_lost_under_mpirun_is_one_line_not_a_traceback(mode):
+    """P58, P59: rank 1 fails or hangs; rank 0 says in one line that it lost contact, and nothing is written."""
+    need_mpirun()
+    job = mpirun(2, *TINY_RUN, "--timeout", "5", env={FAIL_RANK_ENV: "1", FAIL_MODE_ENV: mode})
+    assert job.returncode != 0
+    assert "Traceback" not in job.stdout, job.stdout[-3000:]
+    errors = [line for line in job.stdout.splitlines() if line.startswith("mnist_lessons.distributed")]
+    assert any("error: lost contact with another process (it died or hung)" in line and "nothing was written" in line
+               for line in errors) or (mode == "raise" and any("failing on purpose" in line for line in errors)), job.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_torchruns_variables_left_in_the_shell_are_named_under_mpirun():
+    """P62: RANK and WORLD_SIZE exported by an earlier torchrun session would make every MPI process rank 0."""
+    need_mpirun()
+    job = mpirun(2, *TINY_RUN, env={"RANK": "0", "WORLD_SIZE": "2"})
+    assert job.returncode == 2, job.stdout[-3000:]
+    reports = [line for line in job.stdout.splitlines() if "left in the shell?" in line]
+    assert len(reports) == 1, job.stdout[-3000:]  # said once, by one process
+    assert "unset RANK and WORLD_SIZE" in reports[0] and "openmpi, which started this process as rank" in reports[0]
+    assert "EADDRINUSE" not in job.stdout
+
+
+@pytest.mark.slow
+def test_an_output_only_rank_0_writes_is_not_checked_on_other_ranks(tmp_path: Path):
+    """P66: a --save path another node cannot see (here: a folder rank 1 is told that cannot be made) does not
+    end the job: rank 1 never writes it; rank 0 checks and writes its own."""
+    need_mpirun()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    good, bad = tmp_path / "w.pt", blocker / "w.pt"
+    command = ["mpirun", *root, "--oversubscribe", "-n", "1", *ENTRY_POINT, *TINY_RUN, "--save", str(good), ":",
+               "-n", "1", *ENTRY_POINT, *TINY_RUN, "--save", str(bad)]
+    job = run_together([command], [job_environment()])[0]
+    assert job.returncode == 0, job.stdout[-3000:]
+    assert good.exists() and blocker.read_text() == "not a folder"
+
+
+@pytest.mark.slow
 def test_two_processes_given_slurms_variables_train_like_one_plain_process(tmp_path: Path):
     """As srun would start two tasks on two nodes; both nodes are this machine, rank 0's is the list's first."""
     plain = run_together([[*ENTRY_POINT, *TINY_RUN, *outputs(tmp_path, "plain")]], [job_environment()])[0]
@@ -222,20 +266,71 @@ def test_two_processes_given_slurms_variables_train_like_one_plain_process(tmp_p
 
 def test_auto_backend_is_nccl_only_with_a_cuda_gpu_per_local_process(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # the one GPU this node's processes see
+    monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: True)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    alone = launchers.identify({})
+    assert (pick_backend(alone).backend, pick_backend(alone).device) == ("nccl", "cuda:0")
+    assert pick_backend(alone, "gloo").device == "cpu"
+    two = launchers.identify({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"})
+    with pytest.raises(ValueError, match="share 1 GPU.*srun --gpus-per-task=1.*--backend gloo"):
+        pick_backend(two)  # two processes, one GPU between them: nccl would stop, gloo would hide the GPU
+
+
+def test_each_rank_uses_the_one_gpu_its_launcher_gave_it(monkeypatch):
+    """srun --gpus-per-task=1 (or jobs/set_affinity.sh) sets CUDA_VISIBLE_DEVICES per task: each sees one GPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: True)
-    assert pick_backend(1) == ("nccl", "cuda")
-    assert pick_backend(2) == ("gloo", "cpu")  # one GPU, two processes: CPUs
-    assert pick_backend(1, "gloo") == ("gloo", "cpu")
-    with pytest.raises(ValueError, match="--backend gloo"):
-        pick_backend(2, "nccl")
+    for task in range(4):
+        slurm = {"SLURM_JOB_ID": "77", "SLURM_STEP_ID": "0", "SLURM_PROCID": str(task), "SLURM_LOCALID": str(task),
+                 "SLURM_STEP_NUM_TASKS": "4", "SLURM_STEP_TASKS_PER_NODE": "4", "SLURM_NODEID": "0",
+                 "SLURM_STEP_NODELIST": "gpu01", "CUDA_VISIBLE_DEVICES": str(task)}
+        for name, value in slurm.items():
+            monkeypatch.setenv(name, value)
+        placement = pick_backend(launchers.identify(slurm))
+        assert (placement.backend, placement.device) == ("nccl", "cuda:0")
+        assert f"CUDA_VISIBLE_DEVICES={task}" in placement.why  # the first log line says why
 
 
-def test_nccl_without_a_gpu_is_refused_naming_the_fix(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert pick_backend(1) == ("gloo", "cpu")
-    with pytest.raises(ValueError, match="has 0; use --backend gloo"):
-        pick_backend(1, "nccl")
+@pytest.mark.parametrize(("requested", "gpus", "local", "env", "nccl", "backend", "device", "why"), [
+    ("auto", 4, 2, {}, True, "nccl", "cuda:2", "GPU 2 for local rank 2"),
+    ("auto", 1, 2, {"CUDA_VISIBLE_DEVICES": "1"}, True, "nccl", "cuda:0", "CUDA_VISIBLE_DEVICES=1"),
+    ("auto", 0, 2, {}, True, "gloo", "cpu", "this process sees no CUDA GPU: gloo on the CPUs"),
+    ("auto", 0, 2, {"CUDA_VISIBLE_DEVICES": ""}, True, "gloo", "cpu", "CUDA_VISIBLE_DEVICES=''"),
+    ("auto", 4, 2, {}, False, "gloo", "cpu", "built without nccl"),
+    ("gloo", 4, 2, {}, True, "gloo", "cpu", "--backend gloo"),
+])
+def test_the_backend_follows_the_gpus_the_process_sees(requested, gpus, local, env, nccl, backend, device, why):
+    placement = launchers.choose_backend(requested, gpus, local, 4, env, nccl=nccl)
+    assert (placement.backend, placement.device) == (backend, device)
+    assert why in placement.why
+
+
+@pytest.mark.parametrize(("requested", "gpus", "problem"), [
+    ("nccl", 0, "backend nccl needs a CUDA GPU for each process, but this process sees no CUDA GPU; use --backend gloo"),
+    ("auto", 2, "the 4 processes on this node share 2 GPU(s)"),
+    ("mpi", 4, "unknown backend 'mpi'; choose one of auto, gloo, nccl"),
+])
+def test_an_impossible_backend_is_refused_naming_the_fix(requested, gpus, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        launchers.choose_backend(requested, gpus, 0, 4, {})
+
+
+@pytest.mark.parametrize("local_rank", [0, 1, 2, 3, 5])
+def test_the_affinity_wrapper_gives_each_rank_the_gpu_nearest_its_cores(local_rank):
+    env = {**job_environment(), "PALS_LOCAL_RANKID": str(local_rank), "GPUS_PER_NODE": "4"}
+    done = subprocess.run([str(REPO / "jobs" / "set_affinity.sh"), "sh", "-c", "echo $CUDA_VISIBLE_DEVICES"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(3 - local_rank % 4)
+
+
+def test_the_affinity_wrapper_outside_mpiexec_says_how_to_start_it():
+    done = subprocess.run([str(REPO / "jobs" / "set_affinity.sh"), "true"], env=job_environment(),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "no local rank" in done.stderr and "start it with mpiexec" in done.stderr
 
 
 @pytest.mark.slow

@@ -85,7 +85,8 @@ if os.environ.get("FAKE_KERNEL"):
     ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
     builtins.get_ipython = lambda: ZMQInteractiveShell()
 from mnist_lessons.log import get_logger
-get_logger("mnist_lessons.train").info("epoch %d: train loss %.3f", 3, 0.25)
+for _ in range(int(os.environ.get("LINES_TO_LOG", "1"))):
+    get_logger("mnist_lessons.train").info("epoch %d: train loss %.3f", 3, 0.25)
 """
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -125,3 +126,11 @@ def test_a_bad_line_variable_is_named_in_the_error(monkeypatch):
     monkeypatch.setenv("MNIST_LESSONS_LOG_LINE", "tiny")
     with pytest.raises(ValueError, match="MNIST_LESSONS_LOG_LINE='tiny': use short or full"):
         short_lines(notebook=False)
+
+
+def test_a_bad_line_variable_is_warned_about_once_and_every_line_still_printed():
+    done = run_logging(FAKE_KERNEL="1", MNIST_LESSONS_LOG_LINE="tiny", LINES_TO_LOG="3")
+    lines = ANSI.sub("", done.stdout).splitlines()
+    assert lines == ["[W] MNIST_LESSONS_LOG_LINE='tiny': use short or full (or unset it); using the short line",
+                     *["[I] epoch 3: train loss 0.250"] * 3], done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

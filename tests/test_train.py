@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -97,7 +99,8 @@ def test_logs_one_line_per_epoch(caplog):
         logger.removeHandler(caplog.handler)
     lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.training.loops"]
     assert len(lines) == 2
-    assert lines[0].startswith("epoch 1 | train ") and "| val " in lines[0] and "lr 0.05" in lines[0]
+    assert re.fullmatch(r"epoch 1 \| train loss \d\.\d{3} acc \d+\.\d\d % \| val loss \d\.\d{3} acc \d+\.\d\d % "
+                        r"\| lr 0\.05 \| \d+\.\d\d s", lines[0]), lines[0]  # each number says what it is
 
 
 @pytest.mark.parametrize("epochs", [0, -1, 1.5])

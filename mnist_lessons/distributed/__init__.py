@@ -10,10 +10,11 @@ global batch from the same shuffled order and rank ``r`` keeps rows
 all-reduce during the backward pass, so every rank applies the same update
 and the weights stay identical: the run computes what one process would
 compute with the whole global batch, up to rounding. The backend is chosen
-for the hardware: ``nccl`` when every local rank has a CUDA GPU, else
+for the hardware: ``nccl`` when each process sees a CUDA GPU of its own
+(all of the node's, or one that ``CUDA_VISIBLE_DEVICES`` gives it), else
 ``gloo`` on CPUs. Only rank 0 logs and writes ``--out``. Collectives time
 out after ``--timeout`` seconds, so a rank that dies or hangs ends the job
-with an error instead of leaving the others waiting for ever.
+with one line saying so instead of leaving the others waiting for ever.
 
 The launcher tells each process who it is through environment variables:
 torchrun's (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
@@ -28,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +57,7 @@ from ..outputs import save_state_dict, write_atomically
 from . import launchers
 
 log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
+PROG = "mnist_lessons.distributed"
 
 #: Environment variables for tests: make rank ``FAIL_RANK_ENV`` fail at the
 #: start of training, by raising (``FAIL_MODE_ENV=raise``, the default) or by
@@ -73,28 +76,21 @@ class World:
     backend: str
     device: torch.device
     launcher: str = "none"
+    why: str = ""  # why this backend and device
 
 
-BACKENDS = ("auto", "gloo", "nccl")
+BACKENDS = launchers.BACKENDS
 
 
-def pick_backend(local_world_size: int, requested: str = "auto") -> tuple[str, str]:
-    """(backend, device type): ``gloo`` on CPUs, ``nccl`` on CUDA GPUs, one GPU per local process.
+def pick_backend(ranks: launchers.Ranks, requested: str = "auto") -> launchers.Placement:
+    """This process's backend and device: :func:`~.launchers.choose_backend` given the CUDA GPUs it sees.
 
-    ``auto`` takes ``nccl`` when there is a CUDA GPU for every local rank,
-    else ``gloo``. Ask for one by name to compare runs of different sizes on
-    the same backend.
+    ``auto`` takes ``nccl`` when the process has a GPU of its own, else
+    ``gloo``; ask for one by name to compare runs on the same backend.
     """
-    gpus_enough = torch.cuda.is_available() and torch.cuda.device_count() >= local_world_size
-    if requested == "gloo" or (requested == "auto" and not (gpus_enough and dist.is_nccl_available())):
-        return "gloo", "cpu"
-    if requested not in ("auto", "nccl"):
-        raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
-    if not gpus_enough or not dist.is_nccl_available():
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        raise ValueError(f"backend nccl needs a CUDA GPU for each of the {local_world_size} process(es) on this "
-                         f"node, and this node has {count}; use --backend gloo (CPU) or fewer processes per node")
-    return "nccl", "cuda"
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return launchers.choose_backend(requested, visible, ranks.local_rank, ranks.local_world_size, os.environ,
+                                    nccl=dist.is_nccl_available())
 
 
 def setup(timeout_s: float, backend: str = "auto") -> World:
@@ -104,14 +100,14 @@ def setup(timeout_s: float, backend: str = "auto") -> World:
     ranks = launchers.identify(os.environ)  # rank, world size, local rank from the launcher's variables
     host, port = launchers.meeting_point(os.environ, ranks)  # where rank 0 waits for the others
     os.environ.update(launchers.torch_environment(ranks, host, port))  # what torch's env:// start-up reads
-    backend, kind = pick_backend(ranks.local_world_size, backend)
-    device = torch.device(kind, ranks.local_rank) if kind == "cuda" else torch.device("cpu")
+    placement = pick_backend(ranks, backend)  # gloo on the CPUs, or nccl on this rank's GPU
+    device = torch.device(placement.device)
     options = {}
-    if kind == "cuda":
+    if device.type == "cuda":
         torch.cuda.set_device(device)
         options["device_id"] = device  # binds NCCL to this rank's GPU
-    dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), **options)
-    return World(ranks.rank, ranks.world_size, ranks.local_rank, backend, device, ranks.launcher)
+    dist.init_process_group(placement.backend, timeout=timedelta(seconds=timeout_s), **options)
+    return World(ranks.rank, ranks.world_size, ranks.local_rank, placement.backend, device, ranks.launcher, placement.why)
 
 
 def _setup_with_ezpz(ezpz) -> World:
@@ -120,7 +116,7 @@ def _setup_with_ezpz(ezpz) -> World:
     backend = dist.get_backend()
     local_rank = int(ezpz.get_local_rank())
     device = torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
-    return World(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, "ezpz")
+    return World(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, "ezpz", "chosen by ezpz")
 
 
 class ShardedBatches:
@@ -226,7 +222,8 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
     if len(train_batches) == 0:
         raise ValueError(f"no training steps: {len(splits.train)} training images cannot be shared out as a batch "
                          f"among {world.world_size} process(es); use more images or a smaller --global-batch-size")
-    log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend}, {torch.get_num_threads()} thread(s) each; "
+    log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend} on {world.device} "
+             f"({world.why}), {torch.get_num_threads()} thread(s) each; "
              f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
              f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []
@@ -252,9 +249,11 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
             "test_acc": test_acc, "test_loss": test_loss}, model
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun)."""
-    parser = LessonParser(prog="mnist_lessons.distributed", description=__doc__.splitlines()[0])
+def build_parser(writer: bool = True) -> argparse.ArgumentParser:
+    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun); ``--out`` and ``--save`` are
+    checked only where they are written (``writer``: rank 0), since another node may not see the same folders."""
+    output = output_file if writer else Path
+    parser = LessonParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=list(MODELS), default="mlp", help="which network (default: mlp)")
     parser.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
     parser.add_argument("--global-batch-size", type=positive_int, default=config.BATCH_SIZE,
@@ -275,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=root_argument, help="data directory")
     parser.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="train on N made-up images instead of MNIST (tests, dry runs)")
-    parser.add_argument("--out", type=output_file, help="write metrics and timings here as JSON (rank 0)")
-    parser.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here (rank 0)")
+    parser.add_argument("--out", type=output, help="write metrics and timings here as JSON (rank 0)")
+    parser.add_argument("--save", type=output, metavar="PATH", help="save the trained weights here (rank 0)")
     return parser
 
 
@@ -292,38 +291,68 @@ def threads_per_process() -> int:
     return max(1, cpu_cores() // launchers.identify(os.environ).local_world_size)
 
 
+#: Seconds a rank other than 0 waits before it reports an error: time for the launcher to end it if rank 0,
+#: meeting the same problem, has already said so and stopped (launchers stop the job when a process fails).
+OTHERS_WAIT_S = 2.0
+
+
 def _exit_quietly(status: int = 0, message: str | None = None) -> None:
-    """Leave without a word; on an error, a moment after rank 0, which says what was wrong (a launcher
-    stops every process as soon as one fails)."""
+    """Leave without a word (an argument error, the same on every rank, which rank 0 reports)."""
     if status:
-        time.sleep(2)
+        time.sleep(OTHERS_WAIT_S)
     sys.exit(status)
 
 
+def _fail(rank: int, message: str, status: int = 1) -> int:
+    """Say what went wrong in one line: rank 0 at once; another rank, prefixed with its number, after
+    :data:`OTHERS_WAIT_S` (if rank 0 met the same problem, the launcher has ended it by then)."""
+    if rank:
+        time.sleep(OTHERS_WAIT_S)
+    print(f"{PROG}{f' (rank {rank})' if rank else ''}: error: {message}", file=sys.stderr)
+    return status
+
+
 def _rank_or_zero() -> int:
+    """This process's rank; for launcher variables that cannot be read, 0 where the problem is to be reported."""
     try:
         return launchers.identify(os.environ).rank
+    except launchers.LauncherConflict as conflict:
+        return 0 if conflict.report else 1
     except ValueError:  # a malformed variable: reported by main, on every rank
         return 0
 
 
+def _lost_contact(err: Exception) -> str | None:
+    """The backend's own words when ``err`` says another process died or hung (gloo, nccl, c10d), else None."""
+    if not isinstance(err, dist.DistError) and not (isinstance(err, RuntimeError)
+                                                    and re.search(r"gloo|nccl|c10d", str(err), re.IGNORECASE)):
+        return None
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(err).strip().splitlines()[0])  # drop gloo's "[file.cc:123]"
+    return text.split(". ")[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
-    parser = build_parser()
-    if _rank_or_zero() != 0:
+    rank = _rank_or_zero()
+    parser = build_parser(writer=rank == 0)
+    if rank != 0:
         parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
     args = parser.parse_args(argv)
     try:
         ranks = launchers.identify(os.environ)
-        pick_backend(ranks.local_world_size, args.backend)  # refuse an impossible --backend before starting
-    except ValueError as err:
-        parser.error(str(err))
+    except ValueError as err:  # launcher variables that cannot be read, or that disagree: one process says so
+        if rank != 0:
+            _exit_quietly(2)
+        return _fail(0, str(err), status=2)
+    try:
+        pick_backend(ranks, args.backend)  # refuse an impossible --backend before starting
+    except ValueError as err:  # this node's GPUs: may differ from rank 0's
+        return _fail(rank, str(err), status=2)
     torch.set_num_threads(args.threads or threads_per_process())
     try:
         world = setup(args.timeout, args.backend)
     except (ValueError, RuntimeError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
+        return _fail(rank, str(err))
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
@@ -340,10 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if world.rank == 0:
             print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, ArithmeticError) as err:  # bad data, an unwritable output, divergence
-        if world.rank == 0:  # every rank meets the same problem: say it once
-            print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
+    except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # bad data, an unwritable output, divergence
+        cause = _lost_contact(err)  # or another process died or hung
+        return _fail(world.rank, f"lost contact with another process (it died or hung): {cause}; nothing was written"
+                     if cause else str(err))
     finally:
         dist.destroy_process_group()
     return 0

@@ -1,4 +1,4 @@
-"""Who is this process in the job? Rank, world size and meeting point under any launcher.
+"""Who is this process in the job? Rank, world size, meeting point and device under any launcher.
 
 Every launcher starts the same program many times and tells each copy who it
 is through environment variables, each with its own names:
@@ -15,9 +15,12 @@ is through environment variables, each with its own names:
 numbers, :func:`rendezvous` finds where rank 0 listens: ``MASTER_ADDR`` and
 ``MASTER_PORT`` when set, else ``127.0.0.1`` when all ranks share one host,
 else the first host of the job's host list (where launchers put rank 0),
-and a port derived from the job's id, the same in every rank. These are pure
-functions of an environment mapping (reading ``PBS_NODEFILE`` aside), so
-tests can hand them any launcher's variables.
+and a port derived from the job's id, the same in every rank.
+:func:`choose_backend` picks gloo or nccl and the GPU from what the process
+can see (``CUDA_VISIBLE_DEVICES``, which srun ``--gpus-per-task`` and
+affinity wrappers set per rank). These are pure functions of an environment
+mapping (reading ``PBS_NODEFILE`` aside), so tests can hand them any
+launcher's variables.
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ PORT_BASE, PORT_SPAN = 20000, 10000
 MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")
 JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
                     "PMIX_NAMESPACE")
+
+
+class LauncherConflict(ValueError):
+    """torchrun's RANK and WORLD_SIZE disagree with the MPI launcher that started the process (left in the shell?).
+
+    ``report`` is true in the one process that should say so: every process
+    sees the same stale values, and MPI rank 0 sees a conflict unless they
+    read rank 0 of the right size, in which case rank 1 does.
+    """
+
+    def __init__(self, message: str, report: bool) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,11 @@ def detect_launcher(env: Mapping[str, str]) -> str:
     """
     if "RANK" in env and "WORLD_SIZE" in env:
         return "torchrun"
+    return _launcher_under_torchrun(env)
+
+
+def _launcher_under_torchrun(env: Mapping[str, str]) -> str:
+    """:func:`detect_launcher`, not counting torchrun's variables."""
     if "OMPI_COMM_WORLD_SIZE" in env:
         return "openmpi"
     if "PALS_RANKID" in env or ("PMI_LOCAL_RANK" in env and "PMI_SIZE" in env):
@@ -105,8 +126,27 @@ def slurm_tasks_per_node(text: str) -> list[int]:
 
 
 def identify(env: Mapping[str, str]) -> Ranks:
-    """Rank, world size, local rank and local world size from whichever launcher's variables are set."""
-    launcher = detect_launcher(env)
+    """Rank, world size, local rank and local world size from whichever launcher's variables are set.
+
+    torchrun's ``RANK`` and ``WORLD_SIZE`` without the ``TORCHELASTIC_RUN_ID``
+    torchrun sets, beside an MPI launcher's own disagreeing variables, were
+    left in the shell: :class:`LauncherConflict`, naming them.
+    """
+    ranks = _read(env, detect_launcher(env))
+    started_by = _launcher_under_torchrun(env)
+    if ranks.launcher == "torchrun" and "TORCHELASTIC_RUN_ID" not in env and started_by in MPI_LAUNCHERS:
+        mpi = _read(env, started_by)
+        if (mpi.rank, mpi.world_size) != (ranks.rank, ranks.world_size):
+            reporter = 0 if (ranks.rank, ranks.world_size) != (0, mpi.world_size) else 1
+            raise LauncherConflict(
+                f"RANK={ranks.rank} and WORLD_SIZE={ranks.world_size} (torchrun's variables, left in the shell?) disagree "
+                f"with {started_by}, which started this process as rank {mpi.rank} of {mpi.world_size}; unset RANK and "
+                "WORLD_SIZE (and LOCAL_RANK, MASTER_ADDR, MASTER_PORT) and launch again", report=mpi.rank == reporter)
+    return ranks
+
+
+def _read(env: Mapping[str, str], launcher: str) -> Ranks:
+    """The numbers ``launcher`` put in ``env``."""
     if launcher == "none":
         return Ranks("none", 0, 1, 0, 1)
     if launcher == "torchrun":
@@ -247,6 +287,58 @@ def rendezvous_over_mpi(ranks: Ranks) -> tuple[str, int] | None:
             s.bind(("", 0))
             found = (socket.gethostname(), s.getsockname()[1])
     return MPI.COMM_WORLD.bcast(found, root=0)
+
+
+BACKENDS = ("auto", "gloo", "nccl")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one process computes: its backend, its device (``cpu`` or ``cuda:N`` as it numbers them) and why."""
+
+    backend: str
+    device: str
+    why: str
+
+
+def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_world_size: int,
+                   env: Mapping[str, str], nccl: bool = True) -> Placement:
+    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``).
+
+    With a GPU for every process on the node, local rank ``r`` takes GPU
+    ``r``. With fewer, but ``CUDA_VISIBLE_DEVICES`` set (srun
+    ``--gpus-per-task``, an affinity wrapper), each process was given its
+    own: it takes the first it sees. ``auto`` falls back to gloo only when
+    the process sees no GPU (or PyTorch has no nccl); processes that share
+    GPUs they cannot each have one of are an error, since nccl would stop.
+
+    >>> choose_backend("auto", 1, 3, 4, {"CUDA_VISIBLE_DEVICES": "0"}).device
+    'cuda:0'
+    >>> choose_backend("auto", 0, 0, 4, {}).backend
+    'gloo'
+    """
+    if requested not in BACKENDS:
+        raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    if requested == "gloo":
+        return Placement("gloo", "cpu", "--backend gloo")
+    mask = env.get("CUDA_VISIBLE_DEVICES")
+    if visible_gpus and nccl:
+        if visible_gpus >= local_world_size:
+            return Placement("nccl", f"cuda:{local_rank}", f"{visible_gpus} GPU(s) seen by each of the "
+                             f"{local_world_size} process(es) on this node: GPU {local_rank} for local rank {local_rank}")
+        if mask:
+            return Placement("nccl", "cuda:0", f"CUDA_VISIBLE_DEVICES={mask}: a GPU of its own")
+        raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs one "
+                         "each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
+                         f"mpiexec), start at most {visible_gpus} per node, or use --backend gloo (CPUs)")
+    if visible_gpus:
+        why = "this PyTorch was built without nccl"
+    else:
+        why = "this process sees no CUDA GPU" + (f" (CUDA_VISIBLE_DEVICES={mask!r})" if mask is not None else "")
+    if requested == "nccl":
+        raise ValueError(f"backend nccl needs a CUDA GPU for each process, but {why}; use --backend gloo (CPUs), "
+                         "or run where the GPUs are visible")
+    return Placement("gloo", "cpu", f"{why}: gloo on the CPUs")
 
 
 def real_ezpz():

@@ -228,8 +228,8 @@ def fit(
             getattr(history, key).append(value)
         if log_every and ((epoch - 1) % log_every == 0 or epoch == epochs):
             log.info(
-                f"epoch {epoch} | train {train_loss:.3f} / {train_acc:.1f} % | "
-                f"val {val_loss:.3f} / {val_acc:.1f} % | lr {lr:.3g} | {seconds:.2f} s"
+                f"epoch {epoch} | train loss {train_loss:.3f} acc {train_acc:.2f} % | "
+                f"val loss {val_loss:.3f} acc {val_acc:.2f} % | lr {lr:.3g} | {seconds:.2f} s"
             )
         if on_epoch_end is not None and on_epoch_end(model, history):
             break
