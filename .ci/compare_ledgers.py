@@ -42,8 +42,10 @@ def main(argv: list[str]) -> int:
         right = f"{b.label} ({b.text()})" if b else "absent"
         print(f"{key[0]}: {key[1]}: {left}  |  {right}")
     robust_first = sum(v.robust for v in first.values())
+    robust_flipped = sum(1 for key in keys if key in first and key in second and first[key].robust
+                         and first[key].outcome != second[key].outcome)
     print(f"{differ} of {len(keys)} verdicts differ between {argv[0]} and {argv[1]}"
-          f" ({robust_first} robust in the first)")
+          f" ({robust_first} robust in the first; {robust_flipped} of those differ)")
     return 0
 
 

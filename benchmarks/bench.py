@@ -41,7 +41,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from mnist_lessons.buildinfo import cpu_name
-from mnist_lessons.cli.args import LessonParser, positive_int, root_argument
+from mnist_lessons.cli.args import LessonParser, non_negative_float, positive_int, root_argument
 from mnist_lessons.outputs import check_output_file, write_atomically
 from mnist_lessons.config import BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, SEED
 from mnist_lessons.data.batches import Split, as_tensors
@@ -311,8 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
     p.add_argument("--threads", type=positive_int, help="PyTorch threads (torch.set_num_threads)")
     p.add_argument("--with-tests", action="store_true", help="also time the unit test suite (pytest -q)")
-    p.add_argument("--cold-build", type=float, metavar="SECONDS", help="record a cold `make book` time")
-    p.add_argument("--warm-build", type=float, metavar="SECONDS", help="record a warm `make book` time")
+    p.add_argument("--cold-build", type=non_negative_float, metavar="SECONDS", help="record a cold `make book` time")
+    p.add_argument("--warm-build", type=non_negative_float, metavar="SECONDS", help="record a warm `make book` time")
     return p
 
 

@@ -246,3 +246,66 @@ def build_model(name: str, **options) -> nn.Module:
             f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}"
         )
     return MODELS[name](**options)
+
+
+def _plain(value):
+    """An option's value as a weights file records it: activations by name, sequences as lists."""
+    if isinstance(value, str):
+        return activation_key(value) if value.strip().lower().replace("-", "_") in ACTIVATIONS else value
+    kind = value if isinstance(value, type) else type(value)
+    if isinstance(value, nn.Module) or (isinstance(value, type) and issubclass(value, nn.Module)):
+        return next((key for key, cls in ACTIVATIONS.items() if cls is kind), kind.__name__)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def describe_network(name: str, **options) -> dict:
+    """Every option of network ``name``, defaults filled in, as a weights file records them.
+
+    >>> describe_network("mlp", activation="Tanh")
+    {'hidden_sizes': [50, 50, 50], 'activation': 'tanh', 'dropout': 0.2}
+    """
+    accepted = inspect.signature(MODELS[check_choice("model", name, MODELS)]).parameters
+    if set(options) - set(accepted):
+        build_model(name, **options)  # raises, naming the option
+    return {key: _plain(options.get(key, p.default)) for key, p in accepted.items() if key != "self"}
+
+
+def load_weights(path, model: str | None = None, **options) -> nn.Module:
+    """The network a file written by ``--save`` (:func:`~mnist_lessons.outputs.save_state_dict`) holds, rebuilt.
+
+    Given ``model`` (and options), the file must hold that network: another
+    one, or the same with other options (``activation="tanh"`` loaded as the
+    default ``relu``), is a ``ValueError`` naming both. A file of bare
+    weights (a plain ``state_dict``) needs ``model`` to say what it is.
+    """
+    from .outputs import WEIGHTS_FORMAT
+
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist; give the file that --save wrote") from None
+    except Exception as err:  # truncated, not a PyTorch file
+        raise ValueError(f"{path} is not a readable weights file ({str(err).split('.')[0][:120]}); "
+                         "save the weights again") from None
+    described = isinstance(content, dict) and content.get("format") == WEIGHTS_FORMAT and content.get("model")
+    if not described:
+        if model is None:
+            raise ValueError(f"{path} holds weights without a description of their network; "
+                             "say which: load_weights(path, 'mlp', ...)")
+        saved_name, saved, state = model, describe_network(model, **options), content.get("state_dict", content)
+    else:
+        saved_name, saved, state = content["model"], content["options"], content["state_dict"]
+    if model is not None:
+        asked = describe_network(model, **options)
+        if (model, asked) != (saved_name, saved):
+            shown = lambda n, o: n + "".join(f", {k}={v!r}" for k, v in o.items())  # noqa: E731
+            raise ValueError(f"{path} holds {shown(saved_name, saved)}, not {shown(model, asked)}; "
+                             f"load it with load_weights(path) to rebuild the saved network")
+    network = build_model(saved_name, **saved)
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: its weights do not fit {saved_name} ({str(err).splitlines()[1].strip()[:160]})") from None
+    return network

@@ -2,24 +2,45 @@
 
 :func:`check_output_file` is called when a command starts, so a path that
 cannot be written fails in a second, not after an hour of training: a folder,
-a path ending in ``/``, a device or pipe, a parent that is a file, or a
-folder without write permission. A symbolic link is followed: its target is
-the file written. :func:`write_atomically` writes to a temporary file with a
-unique name next to the target, then renames it over the target, so readers
-see the old file or the new one, never half of one, and two processes saving
-at once cannot delete each other's temporary file. :func:`save_state_dict`
-saves weights that way; if that still fails (a full disk, say), it saves them
-in the system's temporary folder and says where, so training is never lost.
+a path ending in ``/``, a device, pipe or stream (``/dev/stdout``), a parent
+that is a file, a folder without write permission, a name too long for its
+file system. A symbolic link is followed: its target is the file written.
+:func:`check_distinct_outputs` refuses two outputs that are one file, or an
+output that would replace a file the run reads.
+
+:func:`write_atomically` writes to a temporary file with a unique name next
+to the target, then renames it over the target, so readers see the old file
+or the new one, never half of one, and two processes saving at once cannot
+delete each other's temporary file. The new file gets the mode the old one
+had (or what the umask gives a new file), and temporary files left by a
+writer that was killed are removed by the next write to the same path.
+:func:`save_state_dict` saves weights that way; if that still fails (a full
+disk, say), it saves them in the system's temporary folder and says where, so
+training is never lost.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from torch import nn
+
+#: Paths that name an open stream of this process, not a file: writing "to" them by renaming would replace
+#: whatever file the stream was redirected to (``--save /dev/stdout >> notes.log``).
+STREAMS = re.compile(r"^/(dev/(std(in|out|err)|fd/\d+)|proc/(self|\d+)/fd/\d+)$")
+#: Characters a temporary name adds to the target's: ``.`` + name + ``.<pid>.<8 random>.part``.
+TEMPORARY_SUFFIX_LENGTH = 32
+
+
+def _temporary_prefix(target: Path) -> str:
+    """The start of every temporary file written for ``target``: its name, cut to leave room for the rest."""
+    return f".{target.name[:64]}."
 
 
 def check_output_file(path: str | os.PathLike[str]) -> Path:
@@ -33,7 +54,11 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
         raise ValueError("the path is empty; give a file path such as weights.pt")
     if text.endswith(("/", os.sep)):
         raise ValueError(f"{text} ends with '/', so it names a folder; give a file path inside it, e.g. {text}weights.pt")
+    if STREAMS.match(os.path.abspath(text)):
+        raise ValueError(f"{text} is a stream of this process, not a file (writing there would replace what it is "
+                         "redirected to); give a file path such as weights.pt")
     target = Path(os.path.realpath(text)) if os.path.islink(text) else Path(text).expanduser()
+    _check_name_length(target)
     if target.is_dir():
         raise ValueError(f"{text} is a folder; give a file path inside it, e.g. {Path(text) / 'weights.pt'}")
     if target.exists() and not target.is_file():
@@ -48,38 +73,151 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _check_name_length(target: Path) -> None:
+    """``ValueError`` if ``target``'s name (or a folder's on the way) is longer than its file system allows."""
+    existing = next(p for p in target.absolute().parents if p.exists())
+    try:
+        longest = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):  # pragma: no cover - a file system that does not say
+        longest = 255
+    for part in target.absolute().relative_to(existing).parts:
+        if len(os.fsencode(part)) > longest:
+            raise ValueError(f"the name {part[:24]}... has {len(os.fsencode(part))} bytes and {existing} allows at "
+                             f"most {longest}; give a shorter name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    if a == b:
+        return True
+    return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links, bind mounts
+
+
+def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
+                           reads: Mapping[str, str | os.PathLike[str]] = {}) -> None:
+    """Refuse, naming both, two outputs that are one file, or an output that is (or lies in) something read.
+
+    ``outputs`` maps each option (``--out``) to its path or None; ``reads``
+    maps a description of what the run reads (the MNIST files) to a file or folder.
+
+    >>> check_distinct_outputs({"--out": "run.json", "--save": "run.json"})
+    Traceback (most recent call last):
+    ...
+    ValueError: --out and --save both name run.json: the second would overwrite the first; give each its own file
+    """
+    given = [(option, Path(path)) for option, path in outputs.items() if path]
+    for i, (first, a) in enumerate(given):
+        for second, b in given[i + 1:]:
+            if _same_file(a, b):
+                raise ValueError(f"{first} and {second} both name {a}: the second would overwrite the first; "
+                                 "give each its own file")
+        for what, place in reads.items():
+            place = Path(os.path.realpath(place))
+            real = Path(os.path.realpath(a))
+            if real == place or place in real.parents or (real.exists() and place.exists() and _same_file(real, place)):
+                raise ValueError(f"{first} {a} would replace {what} ({place}); give a path outside it")
+
+
+def _writer_is_gone(part: Path) -> bool:
+    """Whether the process that made temporary file ``part`` (its pid is in the name) no longer runs."""
+    match = re.search(r"\.(\d+)\.[^.]+\.part$", part.name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: alive
+        return False
+    return False
+
+
+def remove_stale_parts(target: Path) -> list[Path]:
+    """Remove the temporary files of ``target`` whose writers were killed (SIGKILL, SIGTERM, power loss)."""
+    removed = []
+    for part in target.parent.glob(_temporary_prefix(target).replace("[", "[[]") + "*.part"):
+        if _writer_is_gone(part):
+            part.unlink(missing_ok=True)
+            removed.append(part)
+    return removed
+
+
+def _mode_for(target: Path) -> int:
+    """The mode the file written at ``target`` gets: the replaced file's, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it to ``path``.
 
-    A symbolic link at ``path`` is kept and its target replaced. Returns the file written.
+    A symbolic link at ``path`` is kept and its target replaced. Returns the
+    file written. On failure the target is untouched, no temporary file is
+    left, and the ``OSError`` names the path.
     """
     target = check_output_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    remove_stale_parts(target)
+    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{_temporary_prefix(target)}{os.getpid()}.",
+                                        suffix=".part")
     os.close(handle)
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
+    except OSError as err:
+        failure = OSError(f"could not write {target} ({err.strerror or err}): free some space or fix the folder, "
+                          "then write again")
+        failure.errno = err.errno
+        raise failure from err
     finally:
         tmp.unlink(missing_ok=True)
     return target
 
 
-def save_state_dict(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+#: What a weights file written by :func:`save_state_dict` holds besides the weights.
+WEIGHTS_FORMAT = "mnist_lessons weights"
+
+
+def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | None = None,
+                    options: Mapping[str, object] | None = None) -> Path:
     """Save ``model``'s weights (on the CPU, so they load anywhere) to ``path``, atomically.
 
-    If writing there fails, the weights go to the system's temporary folder
+    ``name`` and ``options`` (as :func:`mnist_lessons.models.build_model`
+    takes them) are recorded beside the weights, so
+    :func:`mnist_lessons.models.load_weights` can rebuild the right network
+    and refuse another. The file is serialised in memory first: if writing
+    it fails (a full disk), the weights go to the system's temporary folder
     instead and the ``OSError`` raised names both paths.
     """
     import torch
 
-    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    state = {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}
+    content = {"format": WEIGHTS_FORMAT, "version": 1, "model": name, "options": dict(options or {}),
+               "state_dict": state}
+    buffer = io.BytesIO()
+    torch.save(content, buffer)
+    return write_or_rescue(path, buffer.getvalue(), "the weights", ".pt")
+
+
+def write_or_rescue(path: str | os.PathLike[str], data: bytes, what: str, suffix: str) -> Path:
+    """Write ``data`` to ``path`` atomically; if that fails, to a file in the system's temporary folder, and
+    raise an ``OSError`` naming both paths (or saying that ``what`` is lost, if even that fails)."""
     try:
-        return write_atomically(path, lambda tmp: torch.save(state, tmp))
+        return write_atomically(path, lambda tmp: tmp.write_bytes(data))
     except OSError as err:
-        handle, rescue = tempfile.mkstemp(prefix="mnist-lessons-weights-", suffix=".pt")
-        os.close(handle)
-        torch.save(state, rescue)
-        reason = err.strerror or str(err)
-        raise OSError(f"could not save the weights to {path} ({reason}); they are in {rescue} instead") from err
+        reason = os.strerror(err.errno) if err.errno else str(err.__cause__ or err)
+        handle, rescue = tempfile.mkstemp(prefix="mnist-lessons-", suffix=suffix)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+        except OSError as also:
+            Path(rescue).unlink(missing_ok=True)
+            raise OSError(f"could not save {what} to {path} ({reason}), nor to {tempfile.gettempdir()} "
+                          f"({also.strerror or also}); free some space and run again") from err
+        raise OSError(f"could not save {what} to {path} ({reason}); they are in {rescue} instead") from err

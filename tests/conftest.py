@@ -114,3 +114,17 @@ def read_only(monkeypatch):
     yield make
     for folder in folders:
         folder.chmod(0o755)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 64 KiB file system (tmpfs), too small for most weights; skipped where mounting is not allowed."""
+    import subprocess
+
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip() or 'not permitted'}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)

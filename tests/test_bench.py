@@ -67,6 +67,8 @@ def test_ratios_divide_medians():
 @pytest.mark.parametrize("argv, message", [
     (["--out", "AFILE"], "argument --out"),
     (["--device", "gpu"], "argument --device"),
+    (["--cold-build", "nan"], "argument --cold-build: must be a number >= 0, got 'nan'"),  # P25
+    (["--warm-build", "-5"], "argument --warm-build: must be a number >= 0, got '-5'"),
 ])
 def test_bad_arguments_fail_before_measuring_with_one_line(argv, message, tmp_path, capsys):
     from benchmarks import bench

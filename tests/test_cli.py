@@ -19,7 +19,7 @@ from fakes import run_cli
 
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
-from mnist_lessons.models import ConvClassifier, LinearClassifier, NonlinearClassifier
+from mnist_lessons.models import load_weights, ConvClassifier, LinearClassifier, NonlinearClassifier
 
 
 pytestmark = pytest.mark.usefixtures("offline")
@@ -143,10 +143,10 @@ def test_train_runs_end_to_end_and_saves_weights_that_load(extra, make_model, ti
     assert any(f"weights saved to {weights}" in m for m in messages)
 
     assert sorted(p.name for p in weights.parent.iterdir()) == ["weights.pt"]  # no .part left
-    state = torch.load(weights, weights_only=True)
+    state = torch.load(weights, weights_only=True)["state_dict"]
     assert {t.device.type for t in state.values()} == {"cpu"}  # loads on machines without the GPU
-    model = make_model()
-    model.load_state_dict(state)
+    model = load_weights(weights)  # the file says which network it holds
+    assert type(model) is type(make_model()) and str(model) == str(make_model())
     from mnist_lessons.data.batches import mnist_splits
     from mnist_lessons.training.loops import evaluate
 
@@ -159,9 +159,9 @@ def test_weights_trained_on_the_gpu_load_on_a_cpu(tiny_root, tmp_path, capsys):
     weights = tmp_path / "weights.pt"
     status, _, err = run(["train", "--root", str(tiny_root), "--epochs", "1", "--device", "cuda", "--save", str(weights)], capsys)
     assert status == 0, err
-    state = torch.load(weights, weights_only=True)
+    state = torch.load(weights, weights_only=True)["state_dict"]
     assert {t.device.type for t in state.values()} == {"cpu"}
-    LinearClassifier().load_state_dict(state)
+    assert isinstance(load_weights(weights, "linear"), LinearClassifier)
 
 
 def test_progress_bar_passes_batches_through_outside_a_terminal(capsys):
@@ -200,3 +200,43 @@ def test_mnist_lessons_script_is_installed_and_works():
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: mnist-lessons")
+
+
+def test_outside_a_terminal_a_slow_epoch_logs_a_progress_line(lessons_log, capsys):
+    """Under a batch job or `> log` the bar is gone; a line every few seconds says how far the epoch is."""
+    import time
+
+    def slow_batches():
+        for _ in range(6):
+            time.sleep(0.06)
+            yield 1
+
+    class Slow(list):
+        def __iter__(self):
+            return slow_batches()
+
+    progress = cli.ProgressBatches(Slow(range(6)), every_s=0.1)
+    assert list(progress) == [1] * 6
+    lines = [r.getMessage() for r in lessons_log.records if r.name == "mnist_lessons.cli"]
+    assert lines and all(re.fullmatch(r"epoch 1: [1-5]/6 batches, \d+ s", line) for line in lines), lines
+    assert len(lines) <= 3  # every 0.1 s, not every batch
+
+
+def test_help_shows_every_default_and_version_names_the_release(capsys):
+    import mnist_lessons
+
+    status, out, _ = run(["train", "--help"], capsys)
+    assert status == 0
+    for option, default in [("--epochs", "5"), ("--lr", "0.05"), ("--batch-size", "128"), ("--seed", "55"),
+                            ("--device", "auto"), ("--model", "linear"), ("--optimizer", "sgd")]:
+        block = out.split("options:", 1)[1].split(f"\n  {option}", 1)[1].split("\n  --", 1)[0]
+        assert f"(default: {default})" in " ".join(block.split()), (option, block)
+    status, out, _ = run(["--version"], capsys)
+    assert status == 0 and out.strip() == f"mnist-lessons {mnist_lessons.__version__}"
+
+
+def test_device_auto_is_the_best_available(tiny_root, capsys, lessons_log):
+    status, _, err = run(["train", "--root", str(tiny_root), "--epochs", "1", "--device", "auto"], capsys)
+    assert status == 0, err
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert any(f"on {expected}" in r.getMessage() for r in lessons_log.records)

@@ -26,6 +26,7 @@ import torch
 
 from mnist_lessons import distributed
 from mnist_lessons.distributed import launchers
+from mnist_lessons.models import load_weights
 from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.distributed import (FAIL_MODE_ENV, FAIL_RANK_ENV, ShardedBatches, build_parser,
                                        first_training_images, launch, pick_backend, synthetic_splits)
@@ -110,7 +111,7 @@ def assert_same_training(tmp_path: Path, one: str, two: str) -> float:
     assert (first["world_size"], second["world_size"]) == (1, 2)
     assert first["backend"] == second["backend"]
     assert first["steps_per_epoch"] == second["steps_per_epoch"] == 384 // 64
-    weights = [torch.load(tmp_path / f"{name}.pt", weights_only=True) for name in (one, two)]
+    weights = [load_weights(tmp_path / f"{name}.pt", "mlp", dropout=0.0).state_dict() for name in (one, two)]
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         torch.testing.assert_close(weights[0][name].cpu(), weights[1][name].cpu(), rtol=0, atol=WEIGHT_ATOL, msg=name)
@@ -388,6 +389,15 @@ def test_unwritable_outputs_are_refused_before_training(tmp_path, capsys, flag, 
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {flag}" in error and problem in error
+
+
+@pytest.mark.parametrize("value", ["1e20", "inf", "nan", "0"])
+def test_a_timeout_no_timer_can_hold_is_an_argument_error(value, capsys):
+    """P26: --timeout 1e20 once ended in an OverflowError traceback from timedelta."""
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["--timeout", value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --timeout: must be a number > 0 and < 604800 (seconds, under a week)" in err
 
 
 def test_an_output_under_a_missing_folder_is_accepted(tmp_path):

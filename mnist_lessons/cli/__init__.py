@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .. import config
-from .args import LessonParser, output_file, root_argument, seed, non_negative_float, non_negative_int, positive_float, positive_int, probability
+from .. import __version__, config
+from .args import LessonParser, check_outputs, output_file, root_argument, seed, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
 
@@ -29,12 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  mnist-lessons data --root ./data\n"
         "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt\n"
         "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
 
     data = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
-    data.add_argument("--root", type=root_argument, help=f"data directory (default: ${config.DATA_DIR_ENV} or ./data)")
+    root_help = f"data directory (default: ${config.DATA_DIR_ENV} or ./data)"
+    data.add_argument("--root", type=root_argument, help=root_help)
 
     train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
     train.add_argument("--model", choices=list(MODELS), default="linear", help="which network (default: linear)")
@@ -50,21 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", choices=sorted(ACTIVATIONS), help="activation of the mlp (default: relu)")
     train.add_argument("--dropout", type=probability, help="dropout rate of the mlp (default: 0.2)")
     train.add_argument("--seed", type=seed, default=config.SEED, help="random seed (split and weights)")
-    train.add_argument("--device", help="cpu, cuda, mps or xpu (default: the best available)")
-    train.add_argument("--root", type=root_argument, help="data directory")
-    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights (a state_dict) here")
+    train.add_argument("--device", default="auto",
+                       help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
+    train.add_argument("--root", type=root_argument, help=root_help)
+    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the network's name and options "
+                       "(mnist_lessons.models.load_weights rebuilds it)")
     return parser
 
 
 class ProgressBatches:
-    """Wrap batches in a rich progress bar (on stderr) that restarts every epoch.
+    """Show progress through the batches: a rich bar (on stderr) in a terminal, restarting every epoch;
+    elsewhere (a log file, a pipe, a batch job) a log line every ``every_s`` seconds, so a slow epoch
+    is never silent."""
 
-    Only in a terminal: when stderr is a file or a pipe the batches pass
-    through untouched, so logs and captured output stay clean.
-    """
-
-    def __init__(self, batches, label: str = "epoch") -> None:
-        self.batches, self.label, self.epoch = batches, label, 0
+    def __init__(self, batches, label: str = "epoch", every_s: float = 30.0) -> None:
+        self.batches, self.label, self.epoch, self.every_s = batches, label, 0, every_s
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -75,10 +76,21 @@ class ProgressBatches:
 
         self.epoch += 1
         console = Console(file=sys.stderr)
-        if not console.is_terminal:
-            yield from self.batches
+        if console.is_terminal:
+            yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True, console=console)
             return
-        yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True, console=console)
+        import time
+
+        from ..log import get_logger
+
+        start = last = time.monotonic()
+        for done, batch in enumerate(self.batches, 1):
+            yield batch
+            now = time.monotonic()
+            if now - last >= self.every_s and done < len(self.batches):
+                last = now
+                get_logger("mnist_lessons.cli").info(
+                    f"{self.label} {self.epoch}: {done}/{len(self.batches)} batches, {now - start:.0f} s")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -112,6 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..data.batches import mnist_splits
     from ..log import get_logger
     from ..training.loops import evaluate, pick_device
+    from ..models import describe_network
     from ..outputs import save_state_dict
     from ..training.recipe import run
 
@@ -125,7 +138,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     log.info(f"final validation accuracy {result.history.val_acc[-1]:.2f}%, "
              f"test accuracy {test.accuracy:.2f}% (loss {test.loss:.3f})")
     if args.save:
-        written = save_state_dict(result.model, args.save)
+        written = save_state_dict(result.model, args.save, args.model, describe_network(args.model, **config.model_options()))
         log.info(f"weights saved to {written}")
     return 0
 
@@ -139,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_config(args)
         except (ValueError, TypeError) as err:
             parser.error(f"{err} (in mnist-lessons train)")
+        check_outputs(parser, {"--save": args.save}, args.root)
     try:
         return {"data": cmd_data, "train": cmd_train}[args.command](args)
     except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged

@@ -24,8 +24,22 @@ from ..checks import check_int, check_number, int_requirement, number_requiremen
 __all__ = ["LessonParser", "non_negative_int", "positive_float", "positive_int", "probability"]
 
 
+class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` that shows every option's default, unless its text already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class LessonParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line naming the argument."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -53,7 +67,11 @@ positive_float = _argument_type(float, lambda v: check_number("value", v, minimu
 probability = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=1.0),
                              number_requirement(0.0, maximum=1.0))
 non_negative_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0), number_requirement(0.0))
-__all__ += ["non_negative_float"]
+#: Seconds to wait: more than nothing, less than a week (what a timer can hold, and any job needs).
+WEEK_S = 7 * 24 * 3600.0
+timeout_seconds = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=WEEK_S, strict=True),
+                                 number_requirement(0.0, strict=True, maximum=WEEK_S) + " (seconds, under a week)")
+__all__ += ["non_negative_float", "timeout_seconds"]
 
 def output_file(text: str) -> Path:
     """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
@@ -73,3 +91,14 @@ def root_argument(text: str) -> str | None:
     this keeps it "not given", as ``data_root`` and $MNIST_DATA_DIR="" treat it.
     """
     return text if text.strip() else None
+
+
+def check_outputs(parser: argparse.ArgumentParser, outputs: dict[str, object], root: str | None) -> None:
+    """An argument error if two outputs are one file or one lies among the MNIST files under ``root``."""
+    from ..data.mnist import data_root
+    from ..outputs import check_distinct_outputs
+
+    try:
+        check_distinct_outputs(outputs, reads={"the MNIST files": data_root(root) / "MNIST" / "raw"})
+    except ValueError as err:
+        parser.error(str(err))

@@ -14,6 +14,7 @@ before the process ends. While a source works, a line is logged every 15 s.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -119,9 +120,12 @@ def ensure_mnist(root: Path) -> str:
     MNISTUnavailableError when every source fails.
     """
     raw = raw_dir(Path(root).expanduser())
-    _refuse_files_in_the_way(raw)
-    remove_stale_staging(raw)
-    missing = missing_files(raw.parent.parent)
+    try:
+        _refuse_files_in_the_way(raw)
+        remove_stale_staging(raw)
+        missing = missing_files(raw.parent.parent)
+    except PermissionError as e:  # a folder or file on the way that this user may not read
+        raise DataDirError(_not_readable(e)) from e
     if not missing:
         return "local"
     _refuse_folders_in_the_way(raw, missing)
@@ -426,11 +430,32 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 def _refuse_files_in_the_way(raw: Path) -> None:
     """Raise DataDirError if the data directory (or a folder on its path) is a file."""
     for path in (raw, *raw.parents):
+        if path.is_symlink() and not path.exists():
+            target = os.readlink(path)
+            problem = "points at itself (a loop)" if _loops(path) else f"points at {target}, which does not exist"
+            raise DataDirError(f"{path} is a symbolic link that {problem}: remove it (rm \"{path}\") or point it at "
+                               f"a folder, then run again; nothing was downloaded.")
         if path.exists() and not path.is_dir():
             raise DataDirError(
                 f"The data directory path {path} is a file, not a folder. Pass a directory "
                 f"as root (or set {DATA_DIR_ENV} to one); the MNIST files go in <root>/MNIST/raw/."
             )
+
+
+def _loops(path: Path) -> bool:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11-3.12: "Symlink loop"
+        return True
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
+def _not_readable(error: PermissionError) -> str:
+    where = error.filename or "the data directory"
+    return (f"Cannot read {where} (permission denied). The data directory comes from --root, else "
+            f"${DATA_DIR_ENV}, else ./data: let this user read it (chmod -R u+rwX \"{where}\") or pass another root.")
 
 
 def _refuse_folders_in_the_way(raw: Path, names: Sequence[str]) -> None:

@@ -46,14 +46,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import config
 from ..checks import check_int
-from ..cli.args import LessonParser, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability
+from ..cli.args import LessonParser, check_outputs, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability, timeout_seconds
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..data.mnist import data_root
 from ..log import LINE_ENV, get_logger, running_in_notebook
-from ..models import MODELS, count_parameters
+from ..models import MODELS, count_parameters, describe_network
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
 from ..training.recipe import RunConfig
-from ..outputs import save_state_dict, write_atomically
+from ..outputs import save_state_dict, write_or_rescue
 from . import launchers
 
 log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
@@ -267,7 +267,7 @@ def build_parser(writer: bool = True) -> argparse.ArgumentParser:
                              "on the node has a GPU, else gloo (default: auto)")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
-    parser.add_argument("--timeout", type=positive_float, default=120.0,
+    parser.add_argument("--timeout", type=timeout_seconds, default=120.0,
                         help="seconds a collective may wait for the other processes before the job fails")
     parser.add_argument("--train-size", type=positive_int, metavar="N",
                         help="train on the first N training images only (quick runs, timings; default: all)")
@@ -338,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rank != 0:
         parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
     args = parser.parse_args(argv)
+    if rank == 0:  # the one process that writes: its outputs must not clash with each other or with MNIST
+        check_outputs(parser, {"--out": args.out, "--save": args.save}, args.root)
     try:
         ranks = launchers.identify(os.environ)
     except ValueError as err:  # launcher variables that cannot be read, or that disagree: one process says so
@@ -361,10 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results, model = train(args, world)
         results["total_seconds"] = time.perf_counter() - start
         if world.rank == 0 and args.out:
-            write_atomically(args.out, lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
+            write_or_rescue(args.out, (json.dumps(results, indent=2) + "\n").encode(), "the results", ".json")
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
-            log.info(f"weights saved to {save_state_dict(model, args.save)}")
+            recipe = run_config(args)
+            written = save_state_dict(model, args.save, args.model, describe_network(args.model, **recipe.model_options()))
+            log.info(f"weights saved to {written}")
     except KeyboardInterrupt:
         if world.rank == 0:
             print(f"{parser.prog}: interrupted", file=sys.stderr)

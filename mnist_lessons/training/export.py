@@ -238,11 +238,7 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
               + json.dumps({"meta": meta, "weights": base64.b64encode(payload).decode()}) + ";\n")
     folder = Path(directory)
     for suffix, data in ((".bin", payload), (".js", script.encode()), (".json", (json.dumps(meta, indent=1) + "\n").encode())):
-        try:
-            write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))
-        except OSError as err:
-            raise OSError(f"could not write {folder / (name + suffix)} ({err.strerror or err}): "
-                          "free some space or fix the folder, then export again") from err
+        write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))  # names the file
     return folder / f"{name}.json"
 
 

@@ -45,12 +45,13 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
-    """Return ``preferred`` if given, else the current accelerator (cuda, mps, xpu, ...) if any, else cpu.
+    """Return ``preferred`` if given, else (or for ``"auto"``) the current accelerator (cuda, mps, xpu, ...)
+    if any, else cpu.
 
     >>> pick_device("cpu")
     device(type='cpu')
     """
-    if preferred:
+    if preferred and preferred.strip().lower() != "auto":
         try:
             device = torch.device(preferred)
         except RuntimeError as err:
