@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto",
                        help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
     train.add_argument("--root", type=root_argument, help=root_help)
+    parser.commands = {"data": data, "train": train}  # their own parsers, for errors in their name
     train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the network's name and options "
                        "(mnist_lessons.models.load_weights rebuilds it)")
     return parser
@@ -132,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = run_config(args)  # bad combinations fail here, before any data is loaded
     device = pick_device(args.device)
     splits = mnist_splits(args.root, device=device, seed=args.seed)
-    log.info(f"training {args.model} on {device} for {args.epochs} epochs (batch {args.batch_size}, lr {args.lr})")
+    log.info(f"training {args.model} on {device} for {args.epochs} epoch{'s' if args.epochs != 1 else ''} (batch {args.batch_size}, lr {args.lr})")
     result = run(config, splits, label=args.model, log_every=1, progress=ProgressBatches)
     test = evaluate(splits.test.eval_batches(), result.model, torch.nn.CrossEntropyLoss())
     log.info(f"final validation accuracy {result.history.val_acc[-1]:.2f}%, "
@@ -151,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             run_config(args)
         except (ValueError, TypeError) as err:
-            parser.error(f"{err} (in mnist-lessons train)")
-        check_outputs(parser, {"--save": args.save}, args.root)
+            parser.commands["train"].error(str(err))
+        check_outputs(parser.commands["train"], {"--save": args.save}, args.root)
     try:
         return {"data": cmd_data, "train": cmd_train}[args.command](args)
     except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged
