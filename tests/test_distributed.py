@@ -421,9 +421,11 @@ def test_a_bad_argument_under_mpirun_is_reported_once_with_status_2():
 
 @pytest.mark.slow
 def test_ctrl_c_ends_a_run_with_status_130_and_one_line():
+    # A shell without job control starts background jobs with SIGINT ignored, and children inherit that:
+    # give the job Ctrl-C's default action back, as a terminal would.
     job = subprocess.Popen([*ENTRY_POINT, "--synthetic", "20000", "--epochs", "1000", "--backend", "gloo"],
                            env=job_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in job.stdout:  # wait until training has started
             if "launcher none," in line:

@@ -34,7 +34,9 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 from notebook_links import (  # noqa: E402
     ADDED, HIDDEN_TAG, colab_link, github_parts, install_cell, jupyterhub_link, pip_requirement, reader_notebook,
+    site_url,
 )
+from notebook_markdown import LEFTOVER  # noqa: E402
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO_URL = CONFIG["repository"]["url"]
@@ -124,12 +126,35 @@ def test_install_cell_installs_from_the_configured_repository(monkeypatch):
     owner, name = github_parts(REPO_URL)
     calls = run_install_cell(monkeypatch, importable=False)
     assert calls == [[sys.executable, "-m", "pip", "install", "--quiet",
-                      f"mnist-lessons[notebook] @ git+https://github.com/{owner}/{name}.git@{BRANCH}"]]
+                      f"mnist-lessons @ git+https://github.com/{owner}/{name}.git@{BRANCH}"]]
 
 
 def test_install_cell_says_what_to_do_offline(monkeypatch):
-    with pytest.raises(RuntimeError, match=r"pip download .* --no-index --find-links"):
+    with pytest.raises(RuntimeError, match=r"pip wheel --wheel-dir wheels .* --no-index --find-links wheels mnist-lessons"):
         run_install_cell(monkeypatch, importable=False, pip_exit=1)
+
+
+@pytest.mark.slow
+def test_the_offline_recipe_makes_a_wheel_that_installs_without_an_index(tmp_path):
+    """P93: `pip download` of the git requirement saved a source archive, which then would not build offline.
+    `pip wheel` (the cell's advice) of this commit, from a local clone, gives a wheel that a fresh venv
+    installs with --no-index (dependencies left out here: they are PyTorch's 5 GB)."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    requirement = f"mnist-lessons @ git+file://{ROOT}@{commit}"
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), requirement],
+                   check=True, timeout=600)
+    assert [p.name for p in wheels.iterdir()] == ["mnist_lessons-0.1.0-py3-none-any.whl"]
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "fresh")], check=True, timeout=300)
+    offline = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    offline.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1")
+    done = subprocess.run([str(tmp_path / "fresh" / "bin" / "pip"), "install", "--quiet", "--no-index", "--no-deps",
+                           "--find-links", str(wheels), "mnist-lessons"], env=offline, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run([str(tmp_path / "fresh" / "bin" / "pip"), "show", "mnist-lessons"], env=offline,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert "Version: 0.1.0" in listed
 
 
 def test_the_notebook_extra_exists():
@@ -195,7 +220,8 @@ def test_download_is_clean_and_complete(built, page):
     nb = nbformat.read(built / "_sources" / f"{page}.ipynb", as_version=4)
     nbformat.validate(nb)
     cells = [c for c in nb.cells if c.cell_type == "code"]
-    assert pip_requirement(REPO_URL, BRANCH) in cells[0].source, f"{page}: the first code cell is not the install cell"
+    pinned = re.search(r'PACKAGE = "mnist-lessons @ git\+https://github\.com/\S+\.git@([0-9a-f]{40})"', cells[0].source)
+    assert pinned, f"{page}: the first code cell is not the install cell pinned to a commit"
     assert not [c for c in cells if HIDDEN_TAG in c.metadata.get("tags", [])], f"{page}: hidden cells downloaded"
     assert any(c.outputs for c in cells[1:]), f"{page}: the download carries no outputs"
     text = html.unescape(re.sub(r"<[^>]+>", "", page_html))
@@ -208,6 +234,31 @@ def test_download_is_clean_and_complete(built, page):
                     # each printed line as often as the page shows it, never more
                     assert output["text"].count(line) <= max(1, text.count(line.strip())), (
                         f"{page} code cell {index} repeats {line!r}")
+
+
+#: Code each chapter teaches, which its download must show as code (the page includes it from the package).
+TAUGHT = {
+    "book/learning": ["def train_one_epoch(", "def evaluate("],
+    "book/multilayer": ["class NonlinearClassifier("],
+    "book/data-parallel": ["def setup("],
+}
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_download_reads_like_the_page(built, page):
+    """No MyST left in the markdown: glued values are numbers, included code is code, references are links."""
+    nb = nbformat.read(built / "_sources" / f"{page}.ipynb", as_version=4)
+    markdown = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    leftovers = sorted({m.group(0).strip() for m in LEFTOVER.finditer(markdown)})
+    assert not leftovers, f"{page}: MyST syntax left in the download: {leftovers[:5]}"
+    code = markdown + "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for taught in TAUGHT.get(page, []):
+        assert taught in code, f"{page}: the download does not show {taught!r}"
+    links = re.findall(r"\]\((https?://[^)]+)\)", markdown)
+    site = site_url(REPO_URL)
+    for link in (link for link in links if link.startswith(site)):
+        local = built / urlsplit(link).path.removeprefix(urlsplit(site).path)
+        assert local.is_file(), f"{page}: link {link} names no page of the site"
 
 
 # --- running downloads outside the repository -----------------------------------------------
@@ -334,7 +385,7 @@ def test_buttons_point_at_the_clean_notebook_and_the_notebooks_branch(tmp_path):
     nbformat.write(notebook(code("fit()", [stream("stdout", "a\nb\n"), stream("stdout", "b\n")])), executed)
     options = {"repository_url": REPO_URL, "repository_branch": BRANCH, "launch_buttons": LAUNCH}
     app = SimpleNamespace(
-        outdir=str(outdir), config=SimpleNamespace(html_theme_options=options, notebooks_branch="nb"),
+        outdir=str(outdir), confdir=str(tmp_path), srcdir=str(tmp_path), config=SimpleNamespace(html_theme_options=options, notebooks_branch="nb"),
         env=SimpleNamespace(mystnb_config=SimpleNamespace(execution_mode="off", execution_cache_path="")),
     )
     # As the theme leaves them, minus the .ipynb entry (as if it stopped reading ipynb_source).

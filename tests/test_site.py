@@ -748,3 +748,52 @@ def test_internal_links_resolve(site):
     REPORT["links_checked"] = links
     REPORT["anchors_checked"] = anchors
     assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(sorted(set(broken))[:50])
+
+
+#: The page's sideways overflow, and each table's box: its width, the width it scrolls to, its tab stop,
+#: and how far apart the first two numeric cells' texts sit (padding, in CSS pixels).
+TABLE_LAYOUT = """
+return {page: document.documentElement.scrollWidth - window.innerWidth,
+        tables: Array.from(document.querySelectorAll(".cell_output .output.text_html")).filter(b => b.querySelector("table"))
+          .map(box => {
+            const cells = Array.from(box.querySelectorAll("tbody tr:first-child td"));
+            const gaps = cells.slice(1).map((td, i) => {
+              const range = document.createRange();
+              range.selectNodeContents(cells[i]); const left = range.getBoundingClientRect().right;
+              range.selectNodeContents(td); return range.getBoundingClientRect().left - left;});
+            return {client: box.clientWidth, scroll: box.scrollWidth, tabindex: box.getAttribute("tabindex"),
+                    role: box.getAttribute("role"), name: box.getAttribute("aria-label"),
+                    minGap: gaps.length ? Math.min(...gaps) : null,
+                    align: cells.map(td => getComputedStyle(td).textAlign), texts: cells.map(td => td.textContent.trim())};
+          })};
+"""
+TABLE_PAGES = [p for p in PAGES if (SITE / f"{p}.html").is_file()
+               and "<table" in (SITE / f"{p}.html").read_text(encoding="utf-8").split('class="cell_output', 1)[-1]]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page", TABLE_PAGES)
+def test_tables_read_well_at_desktop_and_phone_width(site, driver, page, width):
+    """Padded cells, numbers right-aligned; a wide table scrolls in its own box, which the keyboard reaches."""
+    before = driver.get_window_size()
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        finish(driver, load(driver, site.url(page)))
+        layout = driver.execute_script(TABLE_LAYOUT)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        screenshot(driver, SHOTS / f"{page.replace('/', '-')}-tables-{width}px.png")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.set_window_size(before["width"], before["height"])
+    assert layout["tables"], f"{page}: no table found"
+    assert layout["page"] <= 1, f"{page} at {width} px: the page itself scrolls sideways by {layout['page']} px"
+    for table in layout["tables"]:
+        if table["scroll"] > table["client"] + 1:  # wider than the page: it scrolls in its own box
+            assert table["tabindex"] == "0" and table["role"] == "region" and table["name"], (
+                f"{page} at {width} px: a table that scrolls sideways cannot be reached by keyboard: {table}")
+        assert table["minGap"] is None or table["minGap"] >= 8, (
+            f"{page} at {width} px: cell texts {table['texts']} sit {table['minGap']:.1f} px apart")
+        for align, text in zip(table["align"], table["texts"]):
+            if re.fullmatch(r"-?[\d,]+(\.\d+)?( ± [\d.,]+)?( %)?", text):
+                assert align == "right", f"{page} at {width} px: the number {text} is aligned {align}"

@@ -1,5 +1,7 @@
 """show_table: every header cell of a chapter's table names its column."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -28,3 +30,13 @@ def test_an_unnamed_index_is_left_out():
 def test_bad_arguments_are_named(bad, error):
     with pytest.raises(error, match="show_table|decimals"):
         show_table(bad, decimals=-1 if error is ValueError else 2)
+
+
+def test_cells_are_padded_and_numbers_right_aligned_in_the_html_itself():
+    """The styles travel with the table: a downloaded notebook shows it as the site does."""
+    frame = pd.DataFrame({"min (%)": [96.13], "max (%)": [96.42], "recipe": ["tuned"], "acc": ["87.36 ± 0.45"]})
+    html = show_table(frame).to_html()
+    assert "padding: 0.3em 0.75em" in html and "tabular-nums" in html
+    selectors = re.findall(r"([^{}]*)\{\s*text-align: right", html)
+    right = sorted(set(re.findall(r"_row0_col(\d)", " ".join(selectors))))
+    assert right == ["0", "1", "3"]  # the numeric columns and "mean ± uncertainty", not the text one

@@ -1,7 +1,9 @@
 """Build-time glue for the book: reader-ready .ipynb downloads, launch links, data location.
 
 For every executed chapter this extension writes ``_sources/<page>.ipynb``:
-the executed notebook cleaned for readers (see ``notebook_links``), makes
+the executed notebook cleaned for readers (see ``notebook_links``), its
+markdown resolved as the page shows it (glued values, included code, links
+to the site: see ``notebook_markdown``), makes
 sure the header's download menu offers it, and points the launch menu's
 JupyterHub and Colab entries at the same notebook on the ``notebooks_branch``
 branch of ``repository.url`` (the Pages workflow publishes it there).
@@ -13,13 +15,19 @@ find the repository's ``data/`` folder, which ``make book`` fills.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
+import subprocess
 from contextlib import suppress
 from pathlib import Path
 
 import nbformat
 from jupyter_cache import get_cache
-from notebook_links import colab_link, jupyterhub_link, reader_notebook
+from myst_nb.core.variables import format_plain_text
+from notebook_links import colab_link, jupyterhub_link, reader_notebook, site_url
+from notebook_markdown import Resolver, plain_markdown
+from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
@@ -47,15 +55,64 @@ def executed_notebook(app, pagename: str) -> nbformat.NotebookNode | None:
     return nb
 
 
+def page_resolver(app, pagename: str) -> Resolver:
+    """What :func:`notebook_markdown.plain_markdown` needs, from this build: glue values, links, includes."""
+    env, base = app.env, site_url(_theme_option(app, "repository_url", ""))
+    glue_file = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.glue.json"
+    glued = json.loads(glue_file.read_text()) if glue_file.exists() else {}
+
+    def glue(key: str, spec: str) -> str:
+        if key not in glued or "text/plain" not in glued[key].get("data", {}):
+            raise KeyError(f"no glued text value {key!r}")
+        return format_plain_text(glued[key]["data"]["text/plain"], spec)
+
+    def link(role: str, target: str, text: str | None) -> tuple[str, str]:
+        if role == "doc":
+            docname = target.lstrip("/") if target.startswith("/") else \
+                posixpath.normpath(posixpath.join(posixpath.dirname(pagename), target))
+            return text or env.titles[docname].astext(), f"{base}{docname}.html"
+        std = env.get_domain("std")
+        if role == "ref":
+            docname, anchor, title = std.labels[target.lower()]
+            return text or title, f"{base}{docname}.html#{anchor}"
+        docname, anchor = std.anonlabels[target.lower()]
+        kind, number = next((kind, numbers[anchor]) for kind, numbers in env.toc_fignumbers.get(docname, {}).items()
+                            if anchor in numbers)
+        shown = ".".join(map(str, number))
+        words = (text or app.config.numfig_format[kind]).replace("{number}", shown)
+        return (words % shown if "%s" in words else words), f"{base}{docname}.html#{anchor}"
+
+    def include(argument: str, options: dict) -> tuple[str, str]:
+        filename = Path(app.srcdir) / posixpath.dirname(pagename) / argument
+        language = options.pop("language", None) or ("python" if filename.suffix == ".py" else "")
+        code, _ = LiteralIncludeReader(str(filename), options, app.config).read()
+        return code, language
+
+    return Resolver(glue, link, include, f"{base}{pagename}.html")
+
+
+def built_commit(app) -> str:
+    """The commit being built (what a download's install cell pins), else the configured branch."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=app.confdir, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is not None and done.returncode == 0 and done.stdout.strip():
+        return done.stdout.strip()
+    return _theme_option(app, "repository_branch", "main")
+
+
 def write_reader_notebook(app, pagename: str) -> bool:
     """Write the cleaned notebook of ``pagename`` into ``_sources``; False if none was executed."""
     executed = executed_notebook(app, pagename)
     if executed is None:
         return False
     repo_url = _theme_option(app, "repository_url", "")
+    resolver = page_resolver(app, pagename)
     try:
-        nb = reader_notebook(executed, repo_url, _theme_option(app, "repository_branch", "main"))
-    except ValueError as error:
+        nb = reader_notebook(executed, repo_url, built_commit(app),
+                             markdown=lambda text: plain_markdown(text, resolver))
+    except (ValueError, KeyError, StopIteration) as error:
         LOGGER.warning(f"download of {pagename}: {error}", location=pagename)
         return False
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"

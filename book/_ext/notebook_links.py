@@ -2,7 +2,7 @@
 
 The repository URL is named once, in ``_config.yml`` (``repository.url``);
 everything below derives from it: the pip requirement of a downloaded
-notebook's install cell, and the JupyterHub (nbgitpuller) and Colab links,
+notebook's install cell (pinned to the commit built), the site's address, and the JupyterHub (nbgitpuller) and Colab links,
 which open the executed notebooks that the Pages workflow publishes to the
 ``notebooks`` branch as ``<page>.ipynb`` (for example ``book/learning.ipynb``).
 """
@@ -32,10 +32,16 @@ def github_parts(repo_url: str) -> tuple[str, str]:
     return path[0], path[1].removesuffix(".git")
 
 
-def pip_requirement(repo_url: str, branch: str) -> str:
-    """What a reader's notebook installs: the package, with what the cells import besides."""
+def site_url(repo_url: str) -> str:
+    """Where the Pages workflow publishes the site: ``https://OWNER.github.io/NAME/``."""
     owner, name = github_parts(repo_url)
-    return f"mnist-lessons[notebook] @ git+https://github.com/{owner}/{name}.git@{branch}"
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
+def pip_requirement(repo_url: str, ref: str) -> str:
+    """What a reader's notebook installs: the package at ``ref``, the commit the notebook was built from."""
+    owner, name = github_parts(repo_url)
+    return f"mnist-lessons @ git+https://github.com/{owner}/{name}.git@{ref}"
 
 
 def colab_link(colab_url: str, repo_url: str, branch: str, notebook: str) -> str:
@@ -56,28 +62,30 @@ def jupyterhub_link(hub_url: str, repo_url: str, branch: str, notebook: str, int
 
 
 def install_cell(requirement: str) -> str:
-    """Source of the code cell that makes a downloaded notebook run anywhere."""
+    """Source of the code cell that makes a downloaded notebook run anywhere: it installs the package
+    (nothing else: the cells need nothing more) when it is missing, and says how to do so offline."""
     return f'''import importlib
 import importlib.util
 import subprocess
 import sys
 
 PACKAGE = "{requirement}"
-if not all(importlib.util.find_spec(name) for name in ("mnist_lessons", "myst_nb")):
+if importlib.util.find_spec("mnist_lessons") is None:
     if subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PACKAGE]).returncode != 0:
         raise RuntimeError(
             f"pip could not install {{PACKAGE}}. Without internet: on a machine that has it, run "
-            f"`pip download --dest wheels '{{PACKAGE}}'`, copy the wheels folder here, and run "
-            f"`pip install --no-index --find-links wheels 'mnist-lessons[notebook]'`."
+            f"`pip wheel --wheel-dir wheels '{{PACKAGE}}'` (with `--extra-index-url "
+            f"https://download.pytorch.org/whl/cpu` for the small CPU-only PyTorch), copy the wheels folder "
+            f"here, and run `pip install --no-index --find-links wheels mnist-lessons`."
         )
     importlib.invalidate_caches()'''
 
 
 INSTALL_NOTE = (
     "**Running this notebook yourself?** The next cell installs the book's package, "
-    "`mnist_lessons`, from {repo_url} when it is missing (it does nothing where the package "
-    "is already installed); MNIST is then fetched and checked on first use into the folder "
-    "named by `MNIST_DATA_DIR`, else `./data`."
+    "`mnist_lessons`, from {repo_url} at the commit this notebook was built from, when it is "
+    "missing (it does nothing where the package is already installed); MNIST is then fetched "
+    "and checked on first use into the folder named by `MNIST_DATA_DIR`, else `./data`."
 )
 
 
@@ -123,11 +131,13 @@ def _names(source: str) -> tuple[set[str], set[str]]:
     return bound, read
 
 
-def reader_notebook(executed: nbformat.NotebookNode, repo_url: str, branch: str) -> nbformat.NotebookNode:
+def reader_notebook(executed: nbformat.NotebookNode, repo_url: str, ref: str,
+                    markdown=None) -> nbformat.NotebookNode:
     """The executed notebook as a reader should get it.
 
     Every output once; the cells the site removes (build checks) left out;
-    an explained install cell first, before the title. Raises ValueError if a left-out cell
+    each markdown cell passed through ``markdown`` (a function of its text), if given;
+    an explained install cell first, before the title, pinned to ``ref`` (a commit). Raises ValueError if a left-out cell
     defines a name a later cell uses (leaving it out would break the notebook).
     """
     nb = copy.deepcopy(executed)
@@ -150,10 +160,12 @@ def reader_notebook(executed: nbformat.NotebookNode, repo_url: str, branch: str)
             for name in bound:
                 dropped.pop(name, None)
             cell.outputs = _merge_streams(cell.get("outputs", []))
+        elif cell.cell_type == "markdown" and markdown is not None:
+            cell.source = markdown(cell.source)
         kept.append(cell)
     if any(c.cell_type == "code" for c in kept):
         note = nbformat.v4.new_markdown_cell(INSTALL_NOTE.format(repo_url=repo_url), id="install-note")
-        code = nbformat.v4.new_code_cell(install_cell(pip_requirement(repo_url, branch)), id="install")
+        code = nbformat.v4.new_code_cell(install_cell(pip_requirement(repo_url, ref)), id="install")
         for cell in (note, code):
             cell.metadata[ADDED] = True
         kept[:0] = [note, code]
