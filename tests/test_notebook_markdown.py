@@ -107,3 +107,16 @@ def test_the_leftover_check_finds_each_construct(text):
 
 def test_the_leftover_check_passes_plain_markdown():
     assert not LEFTOVER.search("A *plain* [link](x.html), `code`, $x^2$ and\n```python\nprint(1)\n```")
+
+
+def test_quoted_option_values_lose_their_quotes_as_myst_reads_them():
+    seen = {}
+
+    def include(argument, options):
+        seen.update(options)
+        return "layers = []\n", "python"
+
+    r = resolver()
+    r.include = include
+    plain_markdown('```{literalinclude} m.py\n:start-at: "layers: list = []"\n:dedent:\n```', r)
+    assert seen == {"start-at": "layers: list = []", "dedent": None}

@@ -63,7 +63,10 @@ def _block(lines: list[str], start: int, fence: str) -> tuple[list[str], dict, i
     options, body, i = {}, [], start + 1
     while i < len(lines) and OPTION.match(lines[i]) and not body:
         option = OPTION.match(lines[i])
-        options[option["key"]] = option["value"].strip() or None
+        value = option["value"].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":  # a quoted value, as YAML reads it
+            value = value[1:-1]
+        options[option["key"]] = value or None
         i += 1
     while i < len(lines) and lines[i].strip() != fence:
         body.append(lines[i])
