@@ -28,8 +28,10 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 #: Paths that name an open stream of this process, not a file: writing "to" them by renaming would replace
 #: whatever file the stream was redirected to (``--save /dev/stdout >> notes.log``).
@@ -118,18 +120,23 @@ def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
                 raise ValueError(f"{first} {a} would replace {what} ({place}); give a path outside it")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (this one, another user's, or one that cannot be told: yes)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else (EPERM), or cannot tell
+        return True
+    return True
+
+
 def _writer_is_gone(part: Path) -> bool:
     """Whether the process that made temporary file ``part`` (its pid is in the name) no longer runs."""
     match = re.search(r"\.(\d+)\.[^.]+\.part$", part.name)
-    if not match:
-        return False
-    try:
-        os.kill(int(match.group(1)), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's process: alive
-        return False
-    return False
+    return bool(match) and not process_alive(int(match.group(1)))
 
 
 def remove_stale_parts(target: Path) -> list[Path]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from mnist_lessons.config import DATA_DIR_ENV
 from mnist_lessons.log import get_logger
+from mnist_lessons.outputs import process_alive
 
 log = get_logger(__name__)
 
@@ -179,19 +180,7 @@ def _is_stale(folder: Path) -> bool:
     parts = folder.name.split("-")  # ".fetch", pid, host, mkdtemp's random suffix
     if len(parts) != 4 or not parts[1].isdigit():
         return False  # an older layout or someone else's folder: only its age counts
-    return parts[2] == _host_tag() and not _process_alive(int(parts[1]))
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else (EPERM), or cannot tell
-        return True
-    return True
+    return parts[2] == _host_tag() and not process_alive(int(parts[1]))
 
 
 class _Terminated(BaseException):
