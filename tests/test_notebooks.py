@@ -135,26 +135,33 @@ def test_install_cell_says_what_to_do_offline(monkeypatch):
 
 
 @pytest.mark.slow
-def test_the_offline_recipe_makes_a_wheel_that_installs_without_an_index(tmp_path):
+def test_the_offline_recipe_makes_a_wheel_folder_that_installs_and_runs_without_an_index(tmp_path):
     """P93: `pip download` of the git requirement saved a source archive, which then would not build offline.
-    `pip wheel` (the cell's advice) of this commit, from a local clone, gives a wheel that a fresh venv
-    installs with --no-index (dependencies left out here: they are PyTorch's 5 GB)."""
+    The cell's advice, `pip wheel` of this commit with its dependencies, gives a folder from which a fresh
+    venv installs everything with --no-index; the command line then runs there, outside the repository.
+    (The folder holds PyTorch's CUDA wheels, about 5 GB: they come from this machine's pip cache.)"""
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     requirement = f"mnist-lessons @ git+file://{ROOT}@{commit}"
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), requirement],
-                   check=True, timeout=600)
-    assert [p.name for p in wheels.iterdir()] == ["mnist_lessons-0.1.0-py3-none-any.whl"]
-    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "fresh")], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), requirement],
+                   check=True, timeout=1200)
+    names = sorted(p.name for p in wheels.iterdir())
+    assert "mnist_lessons-0.1.0-py3-none-any.whl" in names and any(n.startswith("torch-") for n in names), names
+    assert all(n.endswith(".whl") for n in names), f"not all wheels (an offline install would have to build): {names}"
+    fresh = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
+    python = fresh / "bin" / "python"
     offline = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     offline.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1")
-    done = subprocess.run([str(tmp_path / "fresh" / "bin" / "pip"), "install", "--quiet", "--no-index", "--no-deps",
-                           "--find-links", str(wheels), "mnist-lessons"], env=offline, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheels),
+                           "mnist-lessons"], env=offline, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    listed = subprocess.run([str(tmp_path / "fresh" / "bin" / "pip"), "show", "mnist-lessons"], env=offline,
-                            capture_output=True, text=True, timeout=60).stdout
-    assert "Version: 0.1.0" in listed
+    ran = subprocess.run([str(python), "-c", "import mnist_lessons, torch; print(mnist_lessons.__file__); "
+                          "from mnist_lessons.models import build_model; print(build_model('mlp'))"],
+                         cwd=tmp_path, env=offline, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert str(fresh) in ran.stdout.splitlines()[0], ran.stdout
+    shutil.rmtree(tmp_path)  # 10 GB of wheels and venv
 
 
 def test_the_notebook_extra_exists():

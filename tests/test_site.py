@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -454,6 +455,19 @@ def browser_noise(message: str) -> bool:
     return "/favicon.ico" in message
 
 
+@contextmanager
+def viewport(chrome, width: int, height: int = 900):
+    """Emulate a window ``width`` CSS pixels wide (a phone below 600 px), then restore the window."""
+    before = chrome.get_window_size()
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        yield
+    finally:
+        chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        chrome.set_window_size(before["width"], before["height"])
+
+
 def finish(chrome, visit: Visit) -> Visit:
     console, perf = drain_logs(chrome)
     visit.console_errors = [e["message"] for e in console if e.get("level") == "SEVERE" and not browser_noise(e["message"])]
@@ -625,16 +639,10 @@ def test_training_logs_fit_the_page_width(site, driver):
     """At 1280 px the Learning chapter's log lines wrap inside their box: no sideways scrolling."""
     if LOG_PAGE not in PAGES:
         pytest.skip(f"{TOC.name} does not list {LOG_PAGE}")
-    before = driver.get_window_size()
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": LOG_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-    try:
+    with viewport(driver, LOG_WIDTH):
         finish(driver, load(driver, site.url(LOG_PAGE)))
         assert driver.execute_script("return window.innerWidth") == LOG_WIDTH
         blocks = driver.execute_script(LOG_OVERFLOW)
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-        driver.set_window_size(before["width"], before["height"])
     assert blocks, f"{LOG_PAGE}: no training log output (lines with [I], [W] or [E]) found"
     wide = [b for b in blocks if b["scroll"] > b["client"]]
     REPORT["log_blocks_checked"] = len(blocks)
@@ -778,17 +786,11 @@ TABLE_PAGES = [p for p in PAGES if (SITE / f"{p}.html").is_file()
 @pytest.mark.parametrize("page", TABLE_PAGES)
 def test_tables_read_well_at_desktop_and_phone_width(site, driver, page, width):
     """Padded cells, numbers right-aligned; a wide table scrolls in its own box, which the keyboard reaches."""
-    before = driver.get_window_size()
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
-    try:
+    with viewport(driver, width):
         finish(driver, load(driver, site.url(page)))
         layout = driver.execute_script(TABLE_LAYOUT)
         SHOTS.mkdir(parents=True, exist_ok=True)
         screenshot(driver, SHOTS / f"{page.replace('/', '-')}-tables-{width}px.png")
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-        driver.set_window_size(before["width"], before["height"])
     assert layout["tables"], f"{page}: no table found"
     assert layout["page"] <= 1, f"{page} at {width} px: the page itself scrolls sideways by {layout['page']} px"
     for table in layout["tables"]:
@@ -800,3 +802,48 @@ def test_tables_read_well_at_desktop_and_phone_width(site, driver, page, width):
         for align, text, numeric in zip(table["align"], table["texts"], table["numericColumn"]):
             if numeric:  # a column of numbers (a column of labels may hold one that looks like a number)
                 assert align == "right", f"{page} at {width} px: the number {text} is aligned {align}"
+
+
+#: Each wrapped code line in a cell: where its code starts, where each row it wraps onto starts (CSS px from
+#: the box's content edge), and where the hang is capped (half the box).
+WRAPPED_CODE = """
+return Array.from(document.querySelectorAll("div.cell_input pre")).flatMap(pre => {
+  const box = pre.getBoundingClientRect(), pad = parseFloat(getComputedStyle(pre).paddingLeft);
+  const origin = box.left + pad, cap = (pre.clientWidth - 2 * pad) / 2;
+  return Array.from(pre.querySelectorAll(".code-line")).map(line => {
+    const range = document.createRange(); range.selectNodeContents(line);
+    const rows = {};
+    Array.from(range.getClientRects()).filter(r => r.width > 0).forEach(r => {
+      const top = Math.round(r.top); rows[top] = Math.min(rows[top] ?? Infinity, r.left - origin); });
+    const tops = Object.keys(rows).map(Number).sort((a, b) => a - b);
+    const lead = line.textContent.length - line.textContent.trimStart().length;
+    const ch = lead ? (() => { const r = document.createRange(); const t = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+      let node = t.nextNode(), seen = 0; while (node && seen + node.length <= lead) { seen += node.length; node = t.nextNode(); }
+      r.setStart(node, lead - seen); r.setEnd(node, lead - seen + 1); return r.getBoundingClientRect().left - origin; })() : 0;
+    return {text: line.textContent.slice(0, 70), code: ch, cap: cap, rows: tops.slice(1).map(t => rows[t])};
+  }).filter(l => l.rows.length);
+});
+"""
+
+
+CODE_PAGES = [p for p in PAGES if (SITE / f"{p}.html").is_file()
+              and 'class="cell_input' in (SITE / f"{p}.html").read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page", CODE_PAGES)
+def test_wrapped_code_lines_hang_right_of_their_indent(site, driver, page, width):
+    """A long code line wraps onto rows that start right of its own indentation (capped at half the box)."""
+    with viewport(driver, width):
+        finish(driver, load(driver, site.url(page)))
+        lines = driver.execute_script(WRAPPED_CODE)
+        copied = driver.execute_script("return document.querySelector('div.cell_input pre').textContent")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        screenshot(driver, SHOTS / f"{page.replace('/', '-')}-code-{width}px.png")
+    REPORT[f"wrapped_code_lines_{width}px"] += len(lines)
+    source = (BOOK / f"{page}.md").read_text(encoding="utf-8")
+    assert copied.rstrip("\n") in source, f"{page}: the first code cell's text is not its source as written"
+    low = [(line["text"], min(line["rows"]), line["code"]) for line in lines
+           if (min(line["rows"]) < line["code"] + 1 if line["code"] + 1 < line["cap"]
+               else min(line["rows"]) < line["cap"] - 1)]
+    assert not low, f"{page} at {width} px: wrapped rows start at or left of their line's code: {low[:5]}"
