@@ -25,6 +25,14 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 """
 
 
+def build(book: Path) -> subprocess.CompletedProcess:
+    """``jupyter-book build BOOK -W -n --keep-going`` with this checkout's package importable."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MNIST_LESSONS_LEDGER", None)
+    return subprocess.run([str(JB), "build", str(book), "-W", "-n", "--keep-going"], capture_output=True,
+                          text=True, env=env, timeout=600)
+
+
 def chapter(title: str, code: str) -> str:
     return HEADER + f"\n# {title}\n\n```{{code-cell}} ipython3\n{textwrap.dedent(code).strip()}\n```\n"
 
@@ -58,10 +66,7 @@ def test_a_failing_chapter_fails_the_build_and_is_reported(tmp_path):
         Ledger("beta").add(verdict("coin toss", "heads", "tails", [1, 2, 3], [2, 1, 3]))
         """) + "\n```{code-cell} ipython3\n:tags: [hide-output]\nprint('folded away')\n```\n")
     (book / "status.md").write_text("# Status\n\n```{claims-ledger}\n```\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("MNIST_LESSONS_LEDGER", None)
-    done = subprocess.run([str(JB), "build", str(book), "-W", "-n", "--keep-going"], capture_output=True,
-                          text=True, env=env, timeout=600)
+    done = build(book)
     log = done.stdout + done.stderr
     assert done.returncode != 0, log
     report = (book / "_build" / "html" / "reports" / "execution-failures.md").read_text()

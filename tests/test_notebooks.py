@@ -354,7 +354,7 @@ def test_downloaded_chapters_run_outside_the_repository(built, tmp_path_factory,
 
 def test_welcome_lists_every_chapter_with_its_run_time(built):
     welcome = (built / f"{PAGES[0]}.html").read_text(encoding="utf-8")
-    table = welcome[welcome.index("Time to run"):]
+    table = welcome[welcome.index("chapter-times"):]
     table = table[: table.index("</table>")]
     rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
@@ -364,7 +364,8 @@ def test_welcome_lists_every_chapter_with_its_run_time(built):
             rows[Path(link.group(1)).stem] = cells
     assert list(rows) == [Path(page).name for page in PAGES[1:]], "the chapter table does not follow _toc.yml"
     for page in (p for p in CHAPTERS if p != PAGES[0]):
-        _, took, when = rows[Path(page).name]
+        _, reading, took, _, when = rows[Path(page).name]
+        assert re.fullmatch(r"\d+ min( \+ \d+ going further)?", reading), f"{page}: no reading time ({reading!r})"
         assert re.fullmatch(r"\d+ s|under 1 s", took), f"{page}: no run time ({took!r})"
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when), f"{page}: no date ({when!r})"
 
