@@ -120,3 +120,40 @@ def test_quoted_option_values_lose_their_quotes_as_myst_reads_them():
     r.include = include
     plain_markdown('```{literalinclude} m.py\n:start-at: "layers: list = []"\n:dedent:\n```', r)
     assert seen == {"start-at": "layers: list = []", "dedent": None}
+
+
+def test_a_quiz_and_a_prediction_become_lettered_options_with_folded_explanations():
+    text = convert("""
+        :::{quiz} What did {doc}`learning` reach?
+        - {glue:text}`epochs` %.
+          : No: that is the number of epochs.
+        + {glue:text}`val_acc:.1f` %, with $p_y$ `high`.
+          : Yes: see
+            {numref}`fig-curve`.
+        :::
+
+        ```{predict} Will it rise?
+        + Yes.
+          : It does.
+        - No.
+          : It does not fall.
+        ```
+        """)
+    assert text.splitlines() == [
+        f"**Check yourself:** What did [Learning]({SITE}book/learning.html) reach?", "",
+        "- **(A)** 5 %.", "- **(B)** 90.2 %, with $p_y$ `high`.", "",
+        "<details><summary>Is (A) right?</summary>", "", "**No.** No: that is the number of epochs.", "",
+        "</details>", "",
+        "<details><summary>Is (B) right?</summary>", "",
+        f"**Yes.** Yes: see [Fig. 3]({SITE}book/learning.html#fig-curve).", "", "</details>", "",
+        "**Predict, then run:** Will it rise?", "",
+        "*Choose your guess before you run the next cell, then compare it with the output.*", "",
+        "- **(A)** Yes.", "- **(B)** No.", "",
+        "<details><summary>Is (A) right?</summary>", "", "**Yes.** It does.", "", "</details>", "",
+        "<details><summary>Is (B) right?</summary>", "", "**No.** It does not fall.", "", "</details>"]
+    assert not LEFTOVER.search(text)
+
+
+def test_a_malformed_quiz_is_an_error_in_the_download_too():
+    with pytest.raises(ValueError, match="no option is marked right"):
+        convert("```{quiz} Which?\n- A.\n  : No.\n- B.\n  : No.\n```")

@@ -1,4 +1,4 @@
-"""A chapter's MyST markdown as plain Jupyter markdown, for the downloaded notebook (no Sphinx here).
+"""A chapter's MyST markdown as plain Jupyter markdown, for the downloaded notebook (no Sphinx build needed).
 
 Jupyter and Colab render CommonMark (with math), not MyST, so a download
 would show ``{glue:text}`val_acc:.1f``` where the page shows "90.2", and an
@@ -9,6 +9,8 @@ turns each MyST construct the book uses into what the page shows:
 - ``{doc}``, ``{ref}`` and ``{numref}``: links to the page or figure on the site;
 - ``literalinclude`` blocks: the included code itself, in a fenced block;
 - admonitions: a quoted block under a bold title; definition lists: bold terms;
+- ``quiz`` and ``predict``: a bold label, the question, the options lettered, and
+  each option's explanation in a ``<details>`` ("Is (A) right?") that Jupyter opens;
 - ``raw html``: the HTML; target labels ``(name)=`` and ``%`` comments: dropped;
 - any other directive: a line linking to the page on the site, where it is shown.
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Callable
+
+from quizzes import KINDS, letter, parse_body
 
 ROLE = re.compile(r"\{(?P<role>[a-z]+(?::[a-z]+)?)\}`(?P<body>[^`]*)`")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}\s*(?P<argument>.*)$")
@@ -93,6 +97,20 @@ def _definition_lists(lines: list[str]) -> list[str]:
     return out
 
 
+def _quiz(name: str, question: str, body: list[str], resolver: Resolver) -> list[str]:
+    """A ``quiz`` or ``predict`` block: its label and question, lettered options, each explanation folded."""
+    choices = parse_body(body)
+    out = [f"**{KINDS[name].label}:** {_roles(question, resolver)}", ""]
+    if name == "predict":
+        out += ["*Choose your guess before you run the next cell, then compare it with the output.*", ""]
+    out += [f"- **({letter(n)})** {_roles(choice.text, resolver)}" for n, choice in enumerate(choices)]
+    for n, choice in enumerate(choices):
+        verdict = "Yes" if choice.right else "No"
+        out += ["", f"<details><summary>Is ({letter(n)}) right?</summary>", "",
+                f"**{verdict}.** {_roles(choice.explanation, resolver)}", "", "</details>"]
+    return out
+
+
 def plain_markdown(source: str, resolver: Resolver) -> str:
     """``source`` (one markdown cell of a MyST notebook) with every MyST construct replaced; see the module."""
     lines, out, i = source.splitlines(), [], 0
@@ -115,6 +133,8 @@ def plain_markdown(source: str, resolver: Resolver) -> str:
                 title = argument or name.capitalize()
                 inner = plain_markdown("\n".join(body).strip("\n"), resolver).splitlines()
                 out.extend([f"> **{_roles(title, resolver)}**", ">", *[f"> {x}".rstrip() for x in inner]])
+            elif name in KINDS:
+                out.extend(_quiz(name, argument, body, resolver))
             elif name == "raw" and argument == "html":
                 out.extend(body)
             else:

@@ -1,0 +1,393 @@
+"""Checkers for the book's exercises: run your function on tiny seeded data and say what is wrong.
+
+Each ``check_*`` function calls yours on a small model and a few batches of
+random images shaped like MNIST (no dataset needed, well under a second),
+watches what it does (forward passes, the loss's input, backward passes,
+optimiser steps, the model's mode) and compares its result with the
+package's own function. It returns a :class:`Feedback` naming the first
+mistake it finds, with what to change. ``hint(name)`` and ``solution(name)``
+print a hint and the worked solution.
+
+>>> from mnist_lessons.training.loops import train_one_epoch
+>>> check_train_one_epoch(train_one_epoch).ok
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from mnist_lessons.models import NonlinearClassifier
+from mnist_lessons.training import loops
+
+EXERCISES = ("training_step", "train_one_epoch", "evaluate", "model", "choice", "sanity")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A checker's answer: ``ok`` is True (right), False (a mistake) or None (nothing to check yet)."""
+
+    exercise: str
+    ok: bool | None
+    message: str
+
+    def __str__(self) -> str:
+        mark = {True: "✓ right", False: "✗ not yet", None: "·"}[self.ok]
+        return f"{mark} ({self.exercise}): {self.message}"
+
+    __repr__ = __str__
+
+
+class _Watch:
+    """Records, in order, what a student's function does to the model, the loss and the optimiser."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
+        self.events: list[str] = []
+        self.modes: list[bool] = []
+        self.grad_enabled: list[bool] = []
+        self.softmaxed = False
+        model.register_forward_pre_hook(self._forward)
+        next(model.parameters()).register_hook(self._backward)
+        if optimizer is not None:
+            for name in ("step", "zero_grad"):
+                setattr(optimizer, name, self._wrap(name, getattr(optimizer, name)))
+
+    def _forward(self, module, args) -> None:
+        self.events.append("forward")
+        self.modes.append(module.training)
+        self.grad_enabled.append(torch.is_grad_enabled())
+
+    def _backward(self, grad):
+        self.events.append("backward")
+        return grad
+
+    def _wrap(self, name: str, method: Callable) -> Callable:
+        def recorded(*args, **kwargs):
+            self.events.append(name)
+            return method(*args, **kwargs)
+        return recorded
+
+    def loss(self, base: nn.Module) -> Callable:
+        """``base`` as a loss function that notes whether it was given probabilities (a softmax) rather than logits."""
+        def loss_fn(scores, labels):
+            rows = scores.detach().sum(dim=1)
+            if bool((scores.detach() >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
+                self.softmaxed = True
+            return base(scores, labels)
+        return loss_fn
+
+    def count(self, name: str) -> int:
+        return self.events.count(name)
+
+
+def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
+    """The exception a student's function raised, at the last line of their own code it passed through."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = getattr(getattr(fn, "__code__", None), "co_filename", None)
+    frame = next((f for f in reversed(frames) if f.filename == own), frames[-1])
+    return Feedback(exercise, False, f"your function raised {type(error).__name__}: {error} "
+                                     f"(line {frame.lineno}: {frame.line!r}). Fix that line and run the check again.")
+
+
+def _tiny_model(seed: int = 0) -> nn.Module:
+    """A small network with dropout, in float64, the same weights every time."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 10)).double()
+
+
+def _batches(sizes: tuple[int, ...], seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(seed)
+    return [(torch.randn(n, 1, 28, 28, generator=generator, dtype=torch.float64),
+             torch.randint(0, 10, (n,), generator=generator)) for n in sizes]
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.allclose(p, q, rtol=1e-9, atol=1e-12) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def _step_mistakes(exercise: str, watch: _Watch, batches: int, changed: bool) -> Feedback | None:
+    """The mistakes a training step can make, read off the order of what it did."""
+    if watch.count("forward") == 0:
+        return Feedback(exercise, False, "the model was never called: compute the scores with pred = model(X).")
+    if watch.modes and not all(watch.modes):
+        return Feedback(exercise, False, "the model ran in evaluation mode: call model.train() before the loop, "
+                                         "or dropout stays off while training.")
+    if watch.softmaxed:
+        return Feedback(exercise, False, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies "
+                                         "the softmax itself, so give it the model's raw scores.")
+    if watch.count("backward") == 0:
+        return Feedback(exercise, False, "no gradient was computed: call loss.backward() after computing the loss.")
+    if watch.count("step") == 0:
+        return Feedback(exercise, False, "the weights never moved: call optimizer.step() after loss.backward().")
+    if watch.count("zero_grad") == 0:
+        return Feedback(exercise, False, "the gradients were never zeroed, so each step also holds every earlier "
+                                         "batch's gradient: call optimizer.zero_grad() once per step.")
+    order = [e for e in watch.events if e in ("backward", "step", "zero_grad")]
+    if any(a == "backward" and b == "zero_grad" for a, b in zip(order, order[1:])):
+        return Feedback(exercise, False, "optimizer.zero_grad() ran between loss.backward() and optimizer.step(), "
+                                         "so each step used a zero gradient: reset after the step (or before the "
+                                         "backward pass).")
+    if watch.count("step") != batches:
+        return Feedback(exercise, False, f"{watch.count('step')} optimiser steps for {batches} batches: take one "
+                                         "step per batch.")
+    if not changed:
+        return Feedback(exercise, False, "the steps did not give the package's weights: compare your loop with "
+                                         "the five parts of a training step.")
+    return None
+
+
+def check_train_one_epoch(fn: Callable) -> Feedback:
+    """Check ``fn(loader, model, loss_fn, optimizer)``: one pass over ``loader``, one step per batch."""
+    exercise, batches = "train_one_epoch", _batches((16, 16, 16))
+    mine, reference = _tiny_model(), _tiny_model()
+    mine.eval()  # a right answer switches to training mode itself
+    optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
+    watch = _Watch(mine, optimizer)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(2)
+            fn(batches, mine, watch.loss(nn.CrossEntropyLoss()), optimizer)
+    except Exception as error:  # the student's code: report it, do not crash the notebook
+        return _raised(exercise, error, fn)
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        loops.train_one_epoch(batches, reference, nn.CrossEntropyLoss(), torch.optim.SGD(reference.parameters(), lr=0.1))
+    return _step_mistakes(exercise, watch, len(batches), _same_weights(mine, reference)) or Feedback(
+        exercise, True, "one step per batch, in training mode, on the raw scores, gradients reset: the same "
+                        "weights as the package's train_one_epoch.")
+
+
+def reference_training_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+                            X: torch.Tensor, y: torch.Tensor) -> float:
+    """One training step on one batch; returns the batch's loss before the step."""
+    model.train()
+    loss = loss_fn(model(X), y)  # forward pass and loss
+    loss.backward()  # backward pass
+    optimizer.step()  # update
+    optimizer.zero_grad()  # reset
+    return loss.item()
+
+
+def check_training_step(fn: Callable) -> Feedback:
+    """Check ``fn(model, loss_fn, optimizer, X, y) -> float``: one step on one batch, returning its loss."""
+    exercise, ((X, y),) = "training_step", _batches((16,))
+    mine, reference = _tiny_model(), _tiny_model()
+    mine.eval()
+    optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
+    watch = _Watch(mine, optimizer)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(2)
+            returned = fn(mine, watch.loss(nn.CrossEntropyLoss()), optimizer, X, y)
+    except Exception as error:  # the student's code
+        return _raised(exercise, error, fn)
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        expected = reference_training_step(reference, nn.CrossEntropyLoss(), torch.optim.SGD(reference.parameters(), lr=0.1),
+                                           X, y)
+    mistake = _step_mistakes(exercise, watch, 1, _same_weights(mine, reference))
+    if mistake:
+        return mistake
+    if not isinstance(returned, (float, int)) or not math.isclose(returned, expected, rel_tol=1e-6):
+        return Feedback(exercise, False, f"the step was right, but it returned {returned!r}, not the batch's loss as "
+                                         f"a number ({expected:.4f}): return loss.item().")
+    return Feedback(exercise, True, "forward, loss, backward, step, reset, and the loss returned as a number.")
+
+
+def check_evaluate(fn: Callable) -> Feedback:
+    """Check ``fn(loader, model, loss_fn) -> (accuracy in %, mean loss per example)``."""
+    exercise = "evaluate"
+    model = _tiny_model()
+    model.eval()
+    batches = _batches((30, 30, 3))
+    with torch.no_grad():  # labels the model gets wrong in the two large batches and right in the small one
+        batches = [(X, (model(X).argmax(1) + (0 if len(y) == 3 else 1)) % 10) for X, y in batches]
+    model.train()  # a right answer switches dropout off itself
+    before = copy.deepcopy(model)
+    watch = _Watch(model)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(2)
+            returned = fn(batches, model, watch.loss(nn.CrossEntropyLoss()))
+    except Exception as error:  # the student's code
+        return _raised(exercise, error, fn)
+    if watch.modes and any(watch.modes):
+        return Feedback(exercise, False, "the model ran in training mode, so dropout changed its answers at random: "
+                                         "call model.eval() before the loop.")
+    if not _same_weights(model, before):
+        return Feedback(exercise, False, "the weights changed: evaluation must only measure, with no optimiser step.")
+    if watch.softmaxed:
+        return Feedback(exercise, False, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the "
+                                         "model's raw scores.")
+    if any(watch.grad_enabled):
+        return Feedback(exercise, False, "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as "
+                                         "nothing is trained here (faster, less memory).")
+    try:
+        accuracy, loss = (float(v) for v in returned)
+    except (TypeError, ValueError):
+        return Feedback(exercise, False, f"it returned {returned!r}: return two numbers, (accuracy in %, mean loss).")
+    right = loops.evaluate(batches, before.eval(), nn.CrossEntropyLoss())
+    per_batch = [loops.evaluate([b], before, nn.CrossEntropyLoss()) for b in batches]
+    if math.isclose(accuracy, right.accuracy / 100, rel_tol=1e-6):
+        return Feedback(exercise, False, f"the accuracy {accuracy:.4f} is a fraction: multiply by 100 for a percentage.")
+    if math.isclose(accuracy, sum(e.accuracy for e in per_batch) / len(batches), rel_tol=1e-6):
+        return Feedback(exercise, False, "the accuracy is an average of the batches' accuracies, which weighs the "
+                                         "small last batch's images more: count correct answers over all images.")
+    if math.isclose(loss, sum(e.loss for e in per_batch) / len(batches), rel_tol=1e-6):
+        return Feedback(exercise, False, "the loss is an average of the batches' mean losses: multiply each by its "
+                                         "batch's size, add them up, divide by the number of images.")
+    if not (math.isclose(accuracy, right.accuracy, rel_tol=1e-6) and math.isclose(loss, right.loss, rel_tol=1e-6)):
+        return Feedback(exercise, False, f"it gave ({accuracy:.3f} %, {loss:.4f}), the package's evaluate "
+                                         f"({right.accuracy:.3f} %, {right.loss:.4f}) on the same batches.")
+    return Feedback(exercise, True, "evaluation mode, no gradients, and accuracy and loss averaged over images.")
+
+
+def check_model(model: nn.Module | type) -> Feedback:
+    """Check a multilayer network (or its class): MNIST images in, ten raw scores out, nonlinear, trainable."""
+    exercise = "model"
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            net = model() if isinstance(model, type) else copy.deepcopy(model)
+            net = net.float().train()
+            X, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+            scores = net(X)
+    except Exception as error:  # the student's code
+        return _raised(exercise, error, (model if isinstance(model, type) else type(model)).forward)
+    if tuple(scores.shape) != (16, 10):
+        return Feedback(exercise, False, f"16 images gave scores of shape {tuple(scores.shape)}: the network must "
+                                         "give (16, 10), ten scores per image.")
+    rows = scores.detach().sum(dim=1)
+    if bool((scores >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
+        return Feedback(exercise, False, "the scores are probabilities (a softmax at the end): return raw scores, "
+                                         "nn.CrossEntropyLoss applies the softmax itself.")
+    net.eval()
+    with torch.no_grad():
+        zero = net(torch.zeros(1, 1, 28, 28))
+        a, b = net(X[:1]) - zero, net(2 * X[:1]) - zero
+    if torch.allclose(b, 2 * a, rtol=1e-4, atol=1e-5):
+        return Feedback(exercise, False, "the network is linear in its input: two nn.Linear layers with nothing "
+                                         "between them are one linear map. Put an activation such as nn.ReLU() "
+                                         "between them.")
+    net.train()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        losses = [reference_training_step(net, nn.CrossEntropyLoss(), optimizer, X, y) for _ in range(60)]
+    if not losses[-1] < 0.7 * losses[0]:
+        return Feedback(exercise, False, f"60 steps on one batch took the loss only from {losses[0]:.3f} to "
+                                         f"{losses[-1]:.3f}: check that every layer's parameters are registered "
+                                         "(layers assigned as attributes in __init__).")
+    return Feedback(exercise, True, f"ten raw scores per image, nonlinear, and it learns: 60 steps on one batch "
+                                    f"took its loss from {losses[0]:.2f} to {losses[-1]:.2f}.")
+
+
+def reference_choice(results: list[dict]) -> dict:
+    """The setting with the best validation accuracy: the test set chooses nothing."""
+    return max(results, key=lambda r: r["val_acc"])
+
+
+#: Three settings whose best training, validation and test accuracies are three different ones.
+CHOICE_RESULTS = [
+    {"setting": "A", "train_acc": 96.0, "val_acc": 90.0, "test_acc": 93.0},
+    {"setting": "B", "train_acc": 95.0, "val_acc": 92.0, "test_acc": 91.0},
+    {"setting": "C", "train_acc": 99.0, "val_acc": 91.0, "test_acc": 90.0},
+]
+
+
+def check_choice(fn: Callable) -> Feedback:
+    """Check ``fn(results)``: it picks the best setting (the dict or its ``"setting"``) from result dicts."""
+    exercise = "choice"
+    try:
+        picked = fn([dict(r) for r in CHOICE_RESULTS])
+    except Exception as error:  # the student's code
+        return _raised(exercise, error, fn)
+    name = picked.get("setting") if isinstance(picked, dict) else picked
+    by = {"A": "test", "C": "training"}
+    if name == "B":
+        return Feedback(exercise, True, "chosen by validation accuracy; the test set stays unused until the end.")
+    if name in by:
+        return Feedback(exercise, False, f"it chose by {by[name]} accuracy. Choose by validation accuracy: "
+                        + ("the test set must not choose, or its score stops being honest." if name == "A" else
+                           "training accuracy rewards learning the training images by heart."))
+    return Feedback(exercise, False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
+
+
+def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None = None,
+                 chance_accuracy: float | None = None) -> Feedback:
+    """Check a careful practitioner's three numbers: loss at the start, one batch overfitted, chance level (%)."""
+    exercise, notes, ok = "sanity", [], True
+    if initial_loss is not None:
+        good = abs(initial_loss - math.log(10)) < 0.5
+        ok &= good
+        notes.append(f"initial loss {initial_loss:.3f} " + ("is near ln 10 = 2.303: the untrained model guesses "
+                     "evenly, as it should." if good else "is far from ln 10 = 2.303, the loss of an even guess "
+                     "over ten digits: look for large initial weights or a softmax before the loss."))
+    if one_batch_loss is not None:
+        good = one_batch_loss < 0.1
+        ok &= good
+        notes.append(f"one batch trained down to {one_batch_loss:.3f}" + (": the model and loop can learn." if good
+                     else ", not near 0: a network that cannot learn one batch by heart has a bug (or too few steps)."))
+    if chance_accuracy is not None:
+        good = 8 <= chance_accuracy <= 13
+        ok &= good
+        notes.append(f"chance level {chance_accuracy:.1f} %" + (": about one in ten, the baseline to beat." if good
+                     else ": expected about 10 % (give it in %, for the most common training digit)."))
+    if not notes:
+        return Feedback(exercise, None, "give at least one of initial_loss, one_batch_loss, chance_accuracy.")
+    return Feedback(exercise, bool(ok), " ".join(notes))
+
+
+def compare_guess(guess: float | None, actual: float, tolerance: float, unit: str = "") -> Feedback:
+    """Say whether the result ``actual`` confirms a guess made before running (None: no guess made)."""
+    if guess is None:
+        return Feedback("prediction", None, f"no guess made; the result is {actual:.3g}{unit}. Next time, set your "
+                                            "guess first.")
+    hit = abs(guess - actual) <= tolerance
+    return Feedback("prediction", hit, f"you guessed {guess:g}{unit}, the result is {actual:.3g}{unit}: "
+                                       + ("confirmed." if hit else f"off by more than {tolerance:g}{unit}."))
+
+
+HINTS = {
+    "training_step": "Five lines: pred = model(X); loss = loss_fn(pred, y); loss.backward(); optimizer.step(); "
+                     "optimizer.zero_grad(). Call model.train() first and return loss.item().",
+    "train_one_epoch": "Switch to training mode once, then for every (X, y) in the loader: forward, loss, "
+                       "backward, step, zero_grad. The loss takes the raw scores.",
+    "evaluate": "model.eval() and torch.no_grad(); for each batch add loss_fn(pred, y) * len(y) and the number of "
+                "right answers; divide both by the number of images at the end; accuracy in %.",
+    "model": "nn.Flatten(), then nn.Linear(784, hidden), an activation such as nn.ReLU(), and nn.Linear(hidden, "
+             "10). No softmax at the end.",
+    "choice": "Use only the validation accuracy: max(results, key=lambda r: r['val_acc']).",
+    "sanity": "initial_loss: loss_fn(model(X), y).item() before training; one_batch_loss: train on one batch "
+              "(X, y) for a few hundred steps; chance_accuracy: the share of the most common training digit in %.",
+}
+SOLUTIONS: dict[str, Callable | type] = {
+    "training_step": reference_training_step, "train_one_epoch": loops.train_one_epoch,
+    "evaluate": loops.evaluate, "model": NonlinearClassifier, "choice": reference_choice,
+}
+
+
+def _known(name: str) -> None:
+    if name not in EXERCISES:
+        raise ValueError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+
+
+def hint(name: str) -> None:
+    """Print a hint for exercise ``name``."""
+    _known(name)
+    print(HINTS[name])
+
+
+def solution(name: str) -> None:
+    """Print the worked solution of exercise ``name``: the package's own, tested code."""
+    _known(name)
+    print(inspect.getsource(SOLUTIONS[name]) if name in SOLUTIONS else HINTS[name])
