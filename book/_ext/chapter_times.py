@@ -68,19 +68,25 @@ def _going_further(node: nodes.Node) -> bool:
     return False
 
 
-def _in_output(node: nodes.Node) -> bool:
+#: Classes of what a reader does not read through: cell outputs, and the explanations of a quiz's wrong options.
+NOT_READ = {"cell_output", "not-counted-in-reading"}
+
+
+def _not_read(node: nodes.Node) -> bool:
     while node is not None:
-        if isinstance(node, nodes.Element) and "cell_output" in node.get("classes", []):
+        if isinstance(node, nodes.Element) and NOT_READ & set(node.get("classes", [])):
             return True
         node = node.parent
     return False
 
 
 def count_words(app, doctree: nodes.document) -> None:
-    """Record the words a reader reads on this page (prose and shown code, not outputs), and its exercises."""
+    """Record the words a reader reads on this page (prose and shown code, not outputs), and its exercises.
+
+    Of a quiz, the question, its options and the right option's explanation count."""
     core = further = 0
     for text in doctree.findall(nodes.Text):
-        if isinstance(text.parent, (nodes.comment, nodes.raw)) or _in_output(text):
+        if isinstance(text.parent, (nodes.comment, nodes.raw)) or _not_read(text):
             continue
         n = len(WORD.findall(text.astext()))
         if _going_further(text):

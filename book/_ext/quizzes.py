@@ -184,7 +184,9 @@ class QuizDirective(SphinxDirective):
             fieldset += self.inline(choice.text, choice.line, part="choice", ident=ident, letter=letter(n), index=n)
             explanations += self.inline(choice.explanation, choice.explanation_line, part="explanation",
                                         letter=letter(n), right=str(choice.right).lower(),
-                                        verdict="Right" if choice.right else "Wrong")
+                                        verdict="Right" if choice.right else "Wrong",
+                                        # a reader reads the right answer's explanation (chapter_times)
+                                        classes=[] if choice.right else ["not-counted-in-reading"])
         quiz.extend([fieldset, QuizPart(part="controls", button=kind.button), explanations])
         return [quiz]
 
