@@ -54,7 +54,7 @@ def test_the_welcome_page_totals_the_core_path(tmp_path):
     assert rows["Alpha (core)"][:1] == ["4 min + 3 going further"] and rows["Alpha (core)"][2] == "5 min", rows
     assert rows["Beta"][0] == "1 min" and rows["Beta"][2] == "-", rows
     total = re.search(r'class="core-path-total">(.*?)</p>', (html / "intro.html").read_text(), flags=re.S).group(1)
-    assert "about 10 minutes" in total, total  # 4 + 5 + a second of running, rounded up
+    assert "about 9 minutes" in total, total  # 603 words (3.0 min) + 5 + a second of running, rounded up once
     line = re.search(r'class="page-times">(.*?)</p>', (html / "alpha.html").read_text(), flags=re.S).group(1)
     assert line.startswith("About 4 min to read, 3 more in Going further,") and "5 min of exercises" in line, line
 
@@ -65,4 +65,4 @@ def test_a_core_over_its_budget_fails_the_build(tmp_path):
     done = build(make_book(tmp_path, budget=5))
     log = done.stdout + done.stderr
     assert done.returncode != 0, log
-    assert "the core path takes about 10 minutes, over the 5 of mnist_core_minutes" in log, log[-3000:]
+    assert "the core path takes about 9 minutes, over the 5 of mnist_core_minutes" in log, log[-3000:]

@@ -116,11 +116,14 @@ def _seconds(runtime: float | None) -> str:
 
 
 def core_minutes(env) -> int:
-    """The core path's total: reading, running (rounded up to minutes) and exercises."""
+    """The core path's total in minutes: reading, running and exercises, summed exactly and rounded up."""
+    data = NbMetadataCollector.get_doc_data(env)
     total = 0.0
-    for doc in env.config.mnist_core_pages:
-        t = page_times(env, doc)
-        total += t["read"] + t["exercises"] + (t["run"] or 0) / 60
+    for doc in env.config.mnist_core_pages:  # exact minutes, rounded once, at the end
+        words = (data.get(doc) or {}).get(WORDS) or {"core": 0, "exercises": 0}
+        runtime = ((data.get(doc) or {}).get("exec_data") or {}).get("runtime") or 0
+        total += words["core"] / env.config.mnist_words_per_minute + runtime / 60
+        total += words["exercises"] * env.config.mnist_exercise_minutes
     return math.ceil(total)
 
 
