@@ -34,6 +34,8 @@ Figures (``figures``)
     ``figures.noise_plots``  seed bands
     ``figures.tables``   tables with named headers
     ``figures.diagrams`` network drawings
+Exercises
+    ``exercises``        checkers for the chapters' exercises, with hints and solutions
 Running
     ``cli``              ``python -m mnist_lessons`` (``cli.args``: argument types)
     ``distributed``      data-parallel training under torchrun, mpiexec or srun
