@@ -819,8 +819,11 @@ return Array.from(document.querySelectorAll("div.cell_input pre")).flatMap(pre =
     const lead = line.textContent.length - line.textContent.trimStart().length;
     const ch = lead ? (() => { const r = document.createRange(); const t = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
       let node = t.nextNode(), seen = 0; while (node && seen + node.length <= lead) { seen += node.length; node = t.nextNode(); }
-      r.setStart(node, lead - seen); r.setEnd(node, lead - seen + 1); return r.getBoundingClientRect().left - origin; })() : 0;
-    return {text: line.textContent.slice(0, 70), code: ch, cap: cap, rows: tops.slice(1).map(t => rows[t])};
+      r.setStart(node, lead - seen); r.setEnd(node, lead - seen + 1); return r.getBoundingClientRect(); })() : null;
+    // Where the code starts on the first row: the indent's width. (A word too long to sit beside its
+    // indent starts a row lower, on the hang.)
+    const code = ch ? lead * ch.width : 0;
+    return {text: line.textContent.slice(0, 70), code: code, cap: cap, rows: tops.slice(1).map(t => rows[t])};
   }).filter(l => l.rows.length);
 });
 """
