@@ -48,7 +48,8 @@ from mnist_lessons.data.batches import Split, as_tensors
 from mnist_lessons.data.mnist import load_mnist, make_loader, split
 from mnist_lessons.experiments.costs import count_multiply_adds
 from mnist_lessons.models import MODELS
-from mnist_lessons.training.loops import evaluate, pick_device, seed_everything, train_one_epoch
+from mnist_lessons.devices import pick_device
+from mnist_lessons.training.loops import evaluate, seed_everything, train_one_epoch
 from mnist_lessons.training.recipe import RunConfig
 
 #: The networks timed by default (those with targets); ``--models`` may add others from ``MODELS``.

@@ -4,6 +4,8 @@ Settings and checks
     ``config``           the lesson's settings, named once (and the homework's)
     ``checks``           argument validation shared by every public function
     ``outputs``          files written whole or not at all
+    ``schedules``        learning-rate schedules as settings
+    ``devices``          device by name, and the chapters' device (``$MNIST_LESSONS_DEVICE``)
 Data (``data``)
     ``data.fetch``       get MNIST's files and verify them
     ``data.mnist``       the data directory, datasets, the lesson's split, DataLoaders
@@ -15,8 +17,6 @@ Networks
 Training (``training``)
     ``training.loops``   ``train_one_epoch``, ``evaluate``, ``fit``, seeding, optimisers
     ``training.recipe``  ``RunConfig`` (one run described) and ``run`` (one run trained)
-    ``training.schedules``  learning-rate schedules as settings
-    ``training.devices``    the chapters' device (``$MNIST_LESSONS_DEVICE``)
     ``training.early_stopping``  keep the best epoch's weights
     ``training.export``  trained weights for the Try it page
 Experiments (``experiments``)

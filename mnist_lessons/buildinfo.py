@@ -10,8 +10,7 @@ from pathlib import Path
 import torch
 import torchvision
 
-from .training.devices import DEVICE_ENV, chapter_device
-from .training.loops import pick_device
+from .devices import DEVICE_ENV, chapter_device, pick_device
 
 
 def cpu_name() -> str:

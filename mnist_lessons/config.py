@@ -6,7 +6,7 @@ magic numbers, so an instructor who changes a default changes it everywhere.
 
 from __future__ import annotations
 
-from .training.schedules import StepSchedule
+from .schedules import StepSchedule
 
 #: Seed for the train/validation split and for weight initialisation.
 SEED: int = 55

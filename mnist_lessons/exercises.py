@@ -20,7 +20,7 @@ import inspect
 import math
 import traceback
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ from torch import nn
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training import loops
 
-EXERCISES = ("training_step", "train_one_epoch", "evaluate", "model", "choice", "sanity")
+EXERCISES = ("training_step", "train_one_epoch", "evaluate", "model", "choice", "sanity", "results")
 
 
 @dataclass(frozen=True)
@@ -347,6 +347,59 @@ def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None
     return Feedback(exercise, bool(ok), " ".join(notes))
 
 
+def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str, data: Any,
+                  base: Any = None) -> Feedback:
+    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs.
+
+    The reference trains ``base.replace(**{setting: value, "seed": seed})`` (``base``: the
+    recipe the table changes one setting of, the lesson's ``RunConfig()`` by default) with
+    :func:`~mnist_lessons.training.recipe.run` for every cell (seeded, so the
+    book's runs of the same settings are the same runs) and compares each value's
+    row with its own, paired by seed: a row passes when the interval of the
+    differences holds zero, the same rule as :meth:`SeedSweep.verdict`.
+    """
+    from mnist_lessons.config import MIN_SEEDS, SEEDS
+    from mnist_lessons.experiments.verdicts import verdict
+    from mnist_lessons.training.recipe import RunConfig, run
+
+    exercise = "results"
+    if not table:
+        return Feedback(exercise, None, f"no results yet: fill a dict {{value: {{seed: validation accuracy}}}}, one row "
+                                        f"per {setting}, from the seeds {list(SEEDS[:MIN_SEEDS])}.")
+    seeds = {value: sorted(row) for value, row in table.items()}
+    if len({tuple(s) for s in seeds.values()}) > 1:
+        return Feedback(exercise, False, f"the rows were trained from different seeds ({seeds}): train every {setting} "
+                                         "from the same seeds, so that the comparison is paired.")
+    row_seeds = next(iter(seeds.values()))
+    if len(row_seeds) < MIN_SEEDS:
+        return Feedback(exercise, False, f"{len(row_seeds)} seed(s) per row: one run cannot tell a setting from its seed; "
+                                         f"train each from at least {MIN_SEEDS}, e.g. {list(SEEDS[:MIN_SEEDS])}.")
+    if all(0 <= v <= 1 for row in table.values() for v in row.values()):
+        return Feedback(exercise, False, "every accuracy is at most 1: give them in %, as the book does (x 100).")
+    base = RunConfig() if base is None else base
+    notes, ok = [], True
+    for value, row in table.items():
+        try:
+            configs = [base.replace(**{setting: value, "seed": seed}) for seed in row_seeds]
+        except (TypeError, ValueError) as error:
+            return Feedback(exercise, False, f"{setting}={value!r} is not a setting RunConfig takes: {error}")
+        try:
+            histories = [run(config, data).history for config in configs]
+        except loops.TrainingDiverged:
+            notes.append(f"{setting}={value}: the reference diverges too, no accuracy to compare")
+            continue
+        mine = [float(row[seed]) for seed in row_seeds]
+        v = verdict(f"{setting}={value}", "yours", "reference", mine, [h.val_acc[-1] for h in histories])
+        if v.outcome is not None and verdict("", "", "", mine, [h.train_acc[-1] for h in histories]).outcome is None:
+            return Feedback(exercise, False, f"the row {setting}={value!r} matches the reference's training accuracy, "
+                                             "not its validation accuracy: record history.val_acc[-1].")
+        ok &= v.outcome is None
+        notes.append(f"{setting}={value}: {v.text()} against the reference"
+                     + ("" if v.outcome is None else " (told apart: check the recipe, one change at a time)"))
+    return Feedback(exercise, ok, ("every row agrees with the package's runs within its uncertainty: "
+                                   if ok else "some rows differ from the package's runs by more than their uncertainty: ")
+                    + "; ".join(notes) + ".")
+
 def compare_guess(guess: float | None, actual: float, tolerance: float, unit: str = "") -> Feedback:
     """Say whether the result ``actual`` confirms a guess made before running (None: no guess made)."""
     if guess is None:
@@ -367,6 +420,8 @@ HINTS = {
     "model": "nn.Flatten(), then nn.Linear(784, hidden), an activation such as nn.ReLU(), and nn.Linear(hidden, "
              "10). No softmax at the end.",
     "choice": "Use only the validation accuracy: max(results, key=lambda r: r['val_acc']).",
+    "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
+               "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
     "sanity": "initial_loss: loss_fn(model(X), y).item() before training; one_batch_loss: train on one batch "
               "(X, y) for a few hundred steps; chance_accuracy: the share of the most common training digit in %.",
 }

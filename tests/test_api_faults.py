@@ -10,7 +10,7 @@ from mnist_lessons.experiments.sweeps import SweepResult
 from mnist_lessons.figures import plots
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training.loops import History, check_learned, evaluate, fit, make_optimizer
-from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
+from mnist_lessons.schedules import CosineSchedule, StepSchedule
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The chapters' device setting (mnist_lessons.training.devices)."""
+"""The chapters' device setting (mnist_lessons.devices)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mnist_lessons.training.devices import DEVICE_ENV, chapter_device
+from mnist_lessons.devices import DEVICE_ENV, chapter_device
 
 
 def test_chapters_run_on_the_cpu_unless_asked():
@@ -36,7 +36,7 @@ def test_mnist_splits_follows_the_setting(tiny_root, monkeypatch):
     from mnist_lessons.data import batches
 
     asked = []
-    monkeypatch.setattr("mnist_lessons.training.devices.chapter_device", lambda env=None: asked.append(1) or torch.device("meta"))
+    monkeypatch.setattr("mnist_lessons.devices.chapter_device", lambda env=None: asked.append(1) or torch.device("meta"))
     splits = batches.mnist_splits(tiny_root)
     assert asked and splits.train.x.device.type == "meta" and splits.test.y.device.type == "meta"
     assert batches.mnist_splits(tiny_root, device="cpu").train.x.device.type == "cpu"

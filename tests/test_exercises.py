@@ -280,3 +280,46 @@ def test_hints_and_solutions_print(capsys):
     assert "torch.no_grad()" in out and "def train_one_epoch" in out
     with pytest.raises(ValueError, match="no exercise 'loop'"):
         ex.hint("loop")
+
+
+# --- the homework's results table: checked against the package's own runs ----------------------------
+
+
+@pytest.fixture(scope="module")
+def small_splits():
+    from mnist_lessons.data.batches import MNISTSplits, Split
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(96) % 10
+    x = torch.rand(96, 1, 28, 28, generator=g) * 0.2
+    for label in range(10):  # a bar whose row gives the label: learnable in one epoch
+        x[y == label, 0, 2 + 2 * label : 4 + 2 * label, 4:24] = 1.0
+    wrong = torch.where(torch.arange(96) % 2 == 0, y, (y + 1) % 10)  # half the validation labels unlearnable: the two columns differ
+    return MNISTSplits(Split(x, y), Split(x, wrong), Split(x, wrong))
+
+
+def table_of(splits, column="val_acc", sizes=(16, 32), seeds=(0, 1, 2)):
+    from mnist_lessons.training.recipe import RunConfig, run
+
+    return {bs: {s: getattr(run(RunConfig(batch_size=bs, seed=s, epochs=5, hidden_sizes=(8,), lr=0.5), splits).history,
+                            column)[-1] for s in seeds} for bs in sizes}
+
+
+def test_results_table_of_the_package_runs_passes_and_each_mistake_is_named(small_splits):
+    from mnist_lessons.training.recipe import RunConfig
+
+    base = RunConfig(epochs=5, hidden_sizes=(8,), lr=0.5)
+    check = lambda table: ex.check_results(table, "batch_size", small_splits, base)
+    right = table_of(small_splits)
+    assert check(right).ok is True
+    assert "within its uncertainty" in check(right).message
+    assert check(None).ok is None
+    assert "in %" in check({bs: {s: v / 100 for s, v in row.items()} for bs, row in right.items()}).message
+    assert "at least 3" in check({bs: {0: row[0]} for bs, row in right.items()}).message
+    assert "different seeds" in check({16: right[16], 32: {1: 1.0, 2: 2.0, 3: 3.0}}).message
+    shifted = {bs: {s: v + 5.0 + 0.1 * s for s, v in row.items()} for bs, row in right.items()}
+    assert check(shifted).ok is False and "told apart" in check(shifted).message
+    train = table_of(small_splits, "train_acc")
+    assert min(train[16].values()) > max(right[16].values()) + 10  # the data makes the two columns differ
+    assert "training accuracy" in check(train).message
+    assert "not a setting" in ex.check_results({"x": right[16]}, "no_such_setting", small_splits, base).message

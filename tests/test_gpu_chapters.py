@@ -39,7 +39,7 @@ def test_chapter_runs_on_the_gpu_when_asked(chapter, monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_LESSONS_LEDGER", str(tmp_path / "ledger"))  # never the CPU build's ledger
     source = ROOT / "book" / f"{chapter}.md"
     nb = read_myst_markdown_notebook(source.read_text(encoding="utf-8"))
-    nb.cells.append(nbformat.v4.new_code_cell("from mnist_lessons.training.devices import chapter_device\n"
+    nb.cells.append(nbformat.v4.new_code_cell("from mnist_lessons.devices import chapter_device\n"
                                               "print(splits.device, chapter_device())"))
     NotebookClient(nb, kernel_name="python3", timeout=1200,
                    resources={"metadata": {"path": str(source.parent)}}).execute()

@@ -11,7 +11,7 @@ from mnist_lessons.data.batches import MNISTSplits, Split
 from mnist_lessons.models import MODELS, ConvClassifier, LinearClassifier, NonlinearClassifier, build_model
 from mnist_lessons.training.loops import Evaluation, evaluate
 from mnist_lessons.training.recipe import RunConfig, run
-from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
+from mnist_lessons.schedules import CosineSchedule, StepSchedule
 
 
 def toy_splits(n=96, seed=0):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mnist_lessons.data.batches import Split
-from mnist_lessons.training.schedules import CosineSchedule, StepSchedule
+from mnist_lessons.schedules import CosineSchedule, StepSchedule
 from mnist_lessons.training.recipe import RunConfig, run
 from mnist_lessons.experiments.sweeps import SweepResult, describe, sweep
 

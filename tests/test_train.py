@@ -7,7 +7,8 @@ from torch import nn
 
 from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.models import LinearClassifier, NonlinearClassifier
-from mnist_lessons.training.loops import (History, check_learned, evaluate, fit, make_optimizer, pick_device, seed_everything, train_one_epoch)
+from mnist_lessons.devices import pick_device
+from mnist_lessons.training.loops import (History, check_learned, evaluate, fit, make_optimizer, seed_everything, train_one_epoch)
 
 
 def toy_data(n=200, seed=0):

@@ -108,7 +108,7 @@ def run_config(args: argparse.Namespace):
     """The :class:`~mnist_lessons.training.recipe.RunConfig` the ``train`` options describe."""
     from ..data.augment import Augmentation
     from ..training.recipe import RunConfig
-    from ..training.schedules import CosineSchedule
+    from ..schedules import CosineSchedule
 
     options = {name: getattr(args, name) for name in ("activation", "dropout") if getattr(args, name) is not None}
     return RunConfig(
@@ -124,7 +124,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from ..data.batches import mnist_splits
     from ..log import get_logger
-    from ..training.loops import evaluate, pick_device
+    from ..devices import pick_device
+    from ..training.loops import evaluate
     from ..models import describe_network
     from ..outputs import save_state_dict
     from ..training.recipe import run

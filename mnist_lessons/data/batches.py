@@ -132,14 +132,14 @@ def mnist_splits(
     """Load MNIST, split it as the lesson does, and hold every split as tensors on ``device``.
 
     ``device`` defaults to the chapters' device: ``$MNIST_LESSONS_DEVICE``
-    (see :func:`mnist_lessons.training.devices.chapter_device`), else the CPU.
+    (see :func:`mnist_lessons.devices.chapter_device`), else the CPU.
     Models trained by :func:`mnist_lessons.training.recipe.run` follow the data.
 
     >>> splits = mnist_splits()  # doctest: +SKIP
     >>> len(splits.train), len(splits.val), len(splits.test)  # doctest: +SKIP
     (48000, 12000, 10000)
     """
-    from ..training.devices import chapter_device
+    from ..devices import chapter_device
     from .mnist import load_mnist, split
 
     device = chapter_device() if device is None else device

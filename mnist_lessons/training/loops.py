@@ -44,30 +44,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
-    """Return ``preferred`` if given, else (or for ``"auto"``) the current accelerator (cuda, mps, xpu, ...)
-    if any, else cpu.
-
-    >>> pick_device("cpu")
-    device(type='cpu')
-    """
-    if preferred and preferred.strip().lower() != "auto":
-        try:
-            device = torch.device(preferred)
-        except RuntimeError as err:
-            raise ValueError(f"device {preferred!r} is not a device name (try cpu, cuda, mps, xpu)") from err
-        if device.type != "cpu" and not _available(device.type):
-            raise ValueError(f"device {preferred!r} was asked for but is not available here; use cpu")
-        return device
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    return accelerator if accelerator is not None else torch.device("cpu")
-
-
-def _available(kind: str) -> bool:
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    return accelerator is not None and accelerator.type == kind
-
-
 def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
     """Build an optimiser by name (sgd, adam, rmsprop, adagrad) after checking ``lr``.
 

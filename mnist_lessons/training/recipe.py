@@ -35,7 +35,7 @@ from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, activation_key, build_model, model_options
 from .loops import OPTIMIZERS, Batches, History, fit, make_optimizer, seed_everything
-from .schedules import CosineSchedule, Scheduler, StepSchedule
+from ..schedules import CosineSchedule, Scheduler, StepSchedule
 
 __all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "check_data", "run"]
 
@@ -70,7 +70,7 @@ class RunConfig:
     ``train_size`` keeps only the first that many training images;
     ``train_eval_size`` measures training accuracy on the first that many
     (all by default); ``schedule`` builds a learning-rate scheduler from
-    ``(optimizer, epochs)``, e.g. :class:`~mnist_lessons.training.schedules.CosineSchedule`.
+    ``(optimizer, epochs)``, e.g. :class:`~mnist_lessons.schedules.CosineSchedule`.
 
     >>> RunConfig(lr=0.1).lr
     0.1

@@ -1,4 +1,4 @@
-"""Where the chapters compute: the CPU unless the reader asks for an accelerator.
+"""Where a run computes: :func:`pick_device` by name, and the chapters' device, the CPU unless the reader asks.
 
 One setting, the environment variable ``MNIST_LESSONS_DEVICE``, read by
 :func:`chapter_device`::
@@ -23,14 +23,36 @@ import torch
 DEVICE_ENV = "MNIST_LESSONS_DEVICE"
 
 
+def pick_device(preferred: str | None = None) -> torch.device:
+    """Return ``preferred`` if given, else (or for ``"auto"``) the current accelerator (cuda, mps, xpu, ...)
+    if any, else cpu.
+
+    >>> pick_device("cpu")
+    device(type='cpu')
+    """
+    if preferred and preferred.strip().lower() != "auto":
+        try:
+            device = torch.device(preferred)
+        except RuntimeError as err:
+            raise ValueError(f"device {preferred!r} is not a device name (try cpu, cuda, mps, xpu)") from err
+        if device.type != "cpu" and not _available(device.type):
+            raise ValueError(f"device {preferred!r} was asked for but is not available here; use cpu")
+        return device
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    return accelerator if accelerator is not None else torch.device("cpu")
+
+
+def _available(kind: str) -> bool:
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    return accelerator is not None and accelerator.type == kind
+
+
 def chapter_device(env: Mapping[str, str] | None = None) -> torch.device:
     """The device named by ``$MNIST_LESSONS_DEVICE`` (cpu, cuda, cuda:1, mps, xpu or auto); cpu when unset.
 
     >>> chapter_device({})
     device(type='cpu')
     """
-    from .loops import pick_device
-
     env = os.environ if env is None else env
     name = env.get(DEVICE_ENV, "").strip().lower() or "cpu"
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_number
+from .checks import check_int, check_number
 
 Scheduler = torch.optim.lr_scheduler.LRScheduler
 
