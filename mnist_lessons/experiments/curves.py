@@ -19,15 +19,12 @@ Pass ``steps`` to give every size the same number of steps instead
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .noise import final
 from ..training.recipe import DataLike, Run, RunConfig, run
-
-Train = Callable[[RunConfig, DataLike], Run]
-
 
 def epochs_for_steps(size: int, batch_size: int, steps: int) -> int:
     """Epochs that give at least ``steps`` optimisation steps on ``size`` images in batches of ``batch_size``."""
@@ -112,7 +109,6 @@ def learning_curve(
     data: DataLike,
     steps: int | None = None,
     tail: int | float = 1,
-    train: Train = run,
 ) -> LearningCurve:
     """Train every variant on the first ``size`` training images for each size; see the module docstring.
 
@@ -134,7 +130,7 @@ def learning_curve(
             raise TypeError(f"variant {name!r} must be a RunConfig, got {type(config).__name__}")
         for size in sizes:
             epochs = config.epochs if steps is None else epochs_for_steps(size, config.batch_size, steps)
-            done = train(config.replace(train_size=size, epochs=epochs), data)
+            done = run(config.replace(train_size=size, epochs=epochs), data)
             h = done.history
             last = max(1, round(tail * len(h))) if isinstance(tail, float) else min(tail, len(h))
             points.append(CurvePoint(name, size, epochs, final(h, "train_acc", last), final(h, "val_acc", last)))
