@@ -23,24 +23,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks import check_int
 from .noise import final
 from ..training.recipe import DataLike, Run, RunConfig, run
 
 def epochs_for_steps(size: int, batch_size: int, steps: int) -> int:
     """Epochs that give at least ``steps`` optimisation steps on ``size`` images in batches of ``batch_size``."""
-    for name, value in (("size", size), ("batch_size", batch_size), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    size, batch_size, steps = (check_int(name, value, minimum=1)
+                               for name, value in (("size", size), ("batch_size", batch_size), ("steps", steps)))
     return math.ceil(steps / math.ceil(size / batch_size))
 
 
 def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
-    sizes = tuple(sizes)
+    sizes = tuple(check_int("each training-set size", s, minimum=1) for s in sizes)
     if not sizes:
         raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
-            raise ValueError(f"training-set sizes must be integers >= 1, got {s!r}")
         if s > available:
             raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; use at most {available:,}")
     if len(set(sizes)) != len(sizes):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..checks import check_int
 from ..config import MIN_SEEDS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from ..training.loops import History, TrainingDiverged
@@ -42,14 +43,11 @@ def describe(value: Any) -> str:
 
 
 def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
-    seeds = tuple(seeds)
+    seeds = tuple(check_int("each seed", s, minimum=0) for s in seeds)
     if len(seeds) < minimum:
         raise ValueError(
             f"need at least {minimum} seeds to measure a spread, got {list(seeds)}; pass e.g. seeds=range({max(minimum, 5)})"
         )
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {list(seeds)}")
     return seeds
@@ -67,8 +65,7 @@ def column(history: History, metric: str) -> list[float]:
 def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
     """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
     values = column(history, metric)
-    if isinstance(tail, bool) or not isinstance(tail, int) or not 1 <= tail <= len(values):
-        raise ValueError(f"tail must be an integer from 1 to the {len(values)} epochs run, got {tail!r}")
+    tail = check_int("tail (epochs averaged)", tail, minimum=1, maximum=len(values))
     return sum(values[-tail:]) / tail
 
 
