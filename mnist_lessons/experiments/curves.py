@@ -10,10 +10,9 @@ is already shuffled, so each subset is a random sample of the training set.
 Budget: a fixed number of epochs gives a small set far fewer optimisation
 steps than a large one, which confounds "more data" with "more training".
 Pass ``steps`` to give every size the same number of steps instead
-(:func:`epochs_for_steps`).
-
->>> curve = learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits)  # doctest: +SKIP
->>> curve.gaps("plain")                                                                                     # doctest: +SKIP
+(:func:`epochs_for_steps`). For example,
+``learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits).gaps("plain")``
+is the plain network's gap at each size.
 """
 
 from __future__ import annotations
