@@ -39,7 +39,7 @@ from ..models import MODELS, ActivationSpec, activation_key, build_model, model_
 from .loops import OPTIMIZERS, Batches, History, TrainingDiverged, fit, make_optimizer, seed_everything
 from ..schedules import Scheduler
 
-__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "check_data", "run", "runs_on"]
+__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "run", "runs_on"]
 
 
 class SplitLike(Protocol):
@@ -206,19 +206,13 @@ class Run:
         }
 
 
-def check_data(data: DataLike) -> None:
-    """Raise a ``TypeError`` unless ``data`` has ``.train`` and ``.val`` splits with tensors ``.x`` and ``.y``."""
-    for part in ("train", "val"):
-        split = getattr(data, part, None)
-        if split is None or not hasattr(split, "x") or not hasattr(split, "y"):
-            raise TypeError(
-                f"data needs .train and .val splits with tensors .x and .y (e.g. mnist_splits()), "
-                f"got {type(data).__name__}"
-            )
-
-
 def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
-    return data.train.x, data.train.y, data.val.x, data.val.y
+    """The tensors ``run`` trains and validates on; a ``TypeError`` unless ``data`` has them."""
+    try:
+        return data.train.x, data.train.y, data.val.x, data.val.y
+    except AttributeError:
+        raise TypeError(f"data needs .train and .val splits with tensors .x and .y (e.g. mnist_splits()), "
+                        f"got {type(data).__name__}") from None
 
 
 #: Every run this process has trained (or seen diverge), by config and the ids of the tensors it trained on;
@@ -243,7 +237,8 @@ def run(
     A run is seeded, so the same config on the same tensors gives the same
     result: each is trained once per process and handed back again (the same
     model and history, under the new ``label``), and one that diverged raises
-    :class:`~mnist_lessons.training.loops.TrainingDiverged` again.
+    :class:`~mnist_lessons.training.loops.TrainingDiverged` again. Tensors
+    changed in place are not noticed: give new ones to train anew.
 
     >>> from mnist_lessons.data.batches import MNISTSplits, Split
     >>> images = Split(torch.rand(20, 1, 28, 28), torch.arange(20) % 10)
@@ -255,7 +250,6 @@ def run(
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
-    check_data(data)
     tensors = _trained_on(data)
     key = (config, *map(id, tensors))
     held = _RUNS.get(key)
