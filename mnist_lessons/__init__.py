@@ -22,7 +22,6 @@ Training (``training``)
 Experiments (``experiments``)
     ``experiments.noise``        seed noise and sweeps over seeds
     ``experiments.verdicts``     comparisons computed from the runs, and the claims ledger
-    ``experiments.sweeps``       fair sweeps of one setting (``sweep``, ``Experiments``)
     ``experiments.paired``       McNemar's exact test on paired predictions
     ``experiments.curves``       learning curves over training-set sizes
     ``experiments.costs``        multiply-adds per image

@@ -6,7 +6,6 @@ from torch import nn
 
 from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.distributed import ShardedBatches
-from mnist_lessons.experiments.sweeps import SweepResult
 from mnist_lessons.figures import plots
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training.loops import History, check_learned, evaluate, fit, make_optimizer
@@ -33,14 +32,10 @@ def test_an_empty_batch_and_a_model_without_parameters_are_named(batches):
         evaluate(batches, nn.Flatten(), nn.CrossEntropyLoss())
 
 
-def test_empty_histories_and_sweeps_say_so():
+def test_empty_histories_say_so():
     for call in (lambda: History().last(), lambda: check_learned(History(), 50)):
         with pytest.raises(ValueError, match="history is empty"):
             call()
-    with pytest.raises(ValueError, match="no runs to choose"):
-        SweepResult("x").best()
-    with pytest.raises(ValueError, match="no runs to tabulate"):
-        SweepResult("x").to_frame()
 
 
 @pytest.mark.parametrize("rank, world, message", [(0, 0, "world_size"), (5, 2, "rank must be below")])

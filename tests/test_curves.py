@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from mnist_lessons.experiments.curves import LearningCurve, epochs_for_steps, learning_curve
@@ -6,6 +7,7 @@ from test_sweep import SMALL, toy_splits
 
 def test_epochs_for_steps_gives_every_size_the_same_updates():
     assert epochs_for_steps(1_000, 100, 400) == 40
+    assert epochs_for_steps(np.int64(1_000), np.int64(100), 400) == 40
     assert epochs_for_steps(48_000, 128, 375) == 1
     assert epochs_for_steps(1_000, 128, 100) == 13  # 8 steps per epoch (the last batch is short)
     with pytest.raises(ValueError, match="steps"):
@@ -41,7 +43,7 @@ def test_bad_sizes_get_clear_errors():
         learning_curve([], {"plain": SMALL}, data)
     with pytest.raises(ValueError, match="larger than the 60 training images"):
         learning_curve([10, 61], {"plain": SMALL}, data)
-    with pytest.raises(ValueError, match="integers >= 1"):
+    with pytest.raises(ValueError, match="each training-set size must be an integer >= 1, got 0"):
         learning_curve([0], {"plain": SMALL}, data)
     with pytest.raises(ValueError, match="distinct"):
         learning_curve([10, 10], {"plain": SMALL}, data)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_lessons.training.early_stopping import BestCheckpoint, best_and_last, fit_keeping_best
+from mnist_lessons.training.early_stopping import BestCheckpoint, best_and_last
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training.loops import History, evaluate, fit, seed_everything
 from test_sweep import toy_splits
@@ -57,10 +57,10 @@ def train_setup(seed=0):
     return data, model, torch.optim.SGD(model.parameters(), lr=0.5)
 
 
-def test_fit_keeping_best_matches_plain_fit_epoch_by_epoch():
+def test_a_checkpoint_watches_training_without_changing_it():
     data, model, optimizer = train_setup()
     checkpoint = BestCheckpoint()
-    history = fit_keeping_best(model, data.train.batches(16), data.val.batches(64), optimizer, 6, checkpoint)
+    history = fit(model, data.train.batches(16), data.val.batches(64), optimizer, 6, log_every=0, on_epoch_end=checkpoint)
     data, plain_model, plain_optimizer = train_setup()
     plain = fit(plain_model, data.train.batches(16), data.val.batches(64), plain_optimizer, epochs=6, log_every=0)
     assert history.epoch == [1, 2, 3, 4, 5, 6]
@@ -72,7 +72,7 @@ def test_fit_keeping_best_matches_plain_fit_epoch_by_epoch():
 def test_best_and_last_scores_the_restored_checkpoint():
     data, model, optimizer = train_setup()
     checkpoint = BestCheckpoint(monitor="val_acc")
-    history = fit_keeping_best(model, data.train.batches(16), data.val.batches(64), optimizer, 8, checkpoint)
+    history = fit(model, data.train.batches(16), data.val.batches(64), optimizer, 8, log_every=0, on_epoch_end=checkpoint)
     loss_fn = nn.CrossEntropyLoss()
     last_expected = evaluate(data.val.batches(64), model, loss_fn)
     scores = best_and_last(model, checkpoint, data.val.batches(64))
@@ -84,5 +84,5 @@ def test_best_and_last_scores_the_restored_checkpoint():
 def test_early_stop_ends_training_and_keeps_the_model_at_the_last_epoch():
     data, model, optimizer = train_setup()
     checkpoint = BestCheckpoint(monitor="val_acc", patience=1, min_delta=100.0)  # nothing beats epoch 0 by 100 points
-    history = fit_keeping_best(model, data.train.batches(16), data.val.batches(64), optimizer, 10, checkpoint)
+    history = fit(model, data.train.batches(16), data.val.batches(64), optimizer, 10, log_every=0, on_epoch_end=checkpoint)
     assert len(history) == 2 and checkpoint.best_epoch == 1

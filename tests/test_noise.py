@@ -1,12 +1,12 @@
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 from mnist_lessons.experiments.noise import (
     MIN_SEEDS, SeedStudy, SeedSweep, final, seed_runs, seed_sweep,
 )
-from mnist_lessons.experiments.sweeps import RunConfig
 from mnist_lessons.training.loops import History
 from test_sweep import SMALL, toy_splits
 
@@ -34,8 +34,8 @@ def test_seed_runs_trains_each_seed_and_only_the_seed_differs():
     assert len(set(tuple(r.history.train_loss) for r in s.runs)) == 3  # different seeds, different runs
     epochs, mean, std = s.curve()
     assert epochs == [1, 2, 3] and mean[-1] == pytest.approx(s.mean) and std[-1] == pytest.approx(s.std)
-    again = seed_runs(lambda seed: SMALL.replace(seed=seed), [0, 1, 2], data, label="small")
-    assert again.values == s.values  # seeded: repeatable
+    again = seed_runs(lambda seed: SMALL.replace(seed=seed), [0, 1, 2], toy_splits(), label="small")
+    assert again.values == s.values  # seeded: repeatable (other tensors, equal values: trained again)
 
 
 def test_seed_runs_refuses_bad_seeds_and_unfair_configs():
@@ -46,7 +46,7 @@ def test_seed_runs_refuses_bad_seeds_and_unfair_configs():
         seed_runs(lambda s: SMALL.replace(seed=s), [3], data)
     with pytest.raises(ValueError, match="distinct"):
         seed_runs(lambda s: SMALL.replace(seed=s), [1, 1], data)
-    with pytest.raises(ValueError, match="non-negative integers"):
+    with pytest.raises(ValueError, match="each seed must be an integer >= 0, got -2"):
         seed_runs(lambda s: SMALL.replace(seed=s), [1, -2], data)
     with pytest.raises(ValueError, match="set seed=1"):
         seed_runs(lambda s: SMALL, [1, 2], data)
@@ -97,5 +97,6 @@ def test_final_averages_the_last_epochs():
     h = History(epoch=[0, 1, 2], train_acc=[81.0, 95.0, 99.0], val_acc=[80.0, 90.0, 92.0])
     assert final(h) == 92.0 and final(h, tail=2) == 91.0
     assert final(h, "gap") == 7.0 and final(h, "gap", tail=2) == 6.0
+    assert final(h, tail=np.int64(2)) == 91.0  # NumPy integers count as integers, as everywhere
     with pytest.raises(ValueError, match="tail"):
         final(h, tail=4)

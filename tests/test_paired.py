@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,5 +58,6 @@ def test_bad_inputs_get_clear_errors():
         mcnemar_exact([1, 2], [1], [1, 2])
     with pytest.raises(ValueError, match="empty"):
         mcnemar_exact([], [], [])
-    with pytest.raises(ValueError, match="0 <= k <= n"):
+    with pytest.raises(ValueError, match="k must be an integer from 0 to 2, got 3"):
         binomial_two_sided(3, 2)
+    assert binomial_two_sided(np.int64(0), np.int64(2)) == 0.5  # NumPy integers count as integers

@@ -62,7 +62,7 @@ def test_bad_input_says_what_is_wrong():
         verdict("x", "a", "b", [1, float("nan")], [2, 3])
     with pytest.raises(ValueError, match="share 1 seeds"):
         compare_studies("x", SeedStudy("a", (1, 2), (1.0, 2.0)), SeedStudy("b", (2, 3), (1.0, 2.0)))
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="degrees of freedom df must be an integer >= 1, got 0"):
         t_quantile(0)
 
 

@@ -73,10 +73,6 @@ class TensorBatches:
         self.generator = torch.Generator().manual_seed(self.seed)
         self.order: torch.Tensor | None = None
 
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 

@@ -1,6 +1,6 @@
-"""Experiments built from runs: fair sweeps, and the small demos of the regularisation chapter.
+"""Experiments built from runs: seed noise and sweeps over seeds, and the small demos of the regularisation chapter.
 
-``sweeps`` (one setting changed across values, everything else equal),
+``noise`` (one setting across values, each trained from the same seeds),
 ``polynomials`` (bias and variance with polynomial fits) and ``gradients``
 (vanishing and exploding gradients in deep networks).
 """

@@ -10,40 +10,34 @@ is already shuffled, so each subset is a random sample of the training set.
 Budget: a fixed number of epochs gives a small set far fewer optimisation
 steps than a large one, which confounds "more data" with "more training".
 Pass ``steps`` to give every size the same number of steps instead
-(:func:`epochs_for_steps`).
-
->>> curve = learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits)  # doctest: +SKIP
->>> curve.gaps("plain")                                                                                     # doctest: +SKIP
+(:func:`epochs_for_steps`). For example,
+``learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits).gaps("plain")``
+is the plain network's gap at each size.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks import check_int
 from .noise import final
 from ..training.recipe import DataLike, Run, RunConfig, run
 
-Train = Callable[[RunConfig, DataLike], Run]
-
-
 def epochs_for_steps(size: int, batch_size: int, steps: int) -> int:
     """Epochs that give at least ``steps`` optimisation steps on ``size`` images in batches of ``batch_size``."""
-    for name, value in (("size", size), ("batch_size", batch_size), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    size, batch_size, steps = (check_int(name, value, minimum=1)
+                               for name, value in (("size", size), ("batch_size", batch_size), ("steps", steps)))
     return math.ceil(steps / math.ceil(size / batch_size))
 
 
 def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
-    sizes = tuple(sizes)
+    sizes = tuple(check_int("each training-set size", s, minimum=1) for s in sizes)
     if not sizes:
         raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
-            raise ValueError(f"training-set sizes must be integers >= 1, got {s!r}")
         if s > available:
             raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; use at most {available:,}")
     if len(set(sizes)) != len(sizes):
@@ -112,7 +106,6 @@ def learning_curve(
     data: DataLike,
     steps: int | None = None,
     tail: int | float = 1,
-    train: Train = run,
 ) -> LearningCurve:
     """Train every variant on the first ``size`` training images for each size; see the module docstring.
 
@@ -134,7 +127,7 @@ def learning_curve(
             raise TypeError(f"variant {name!r} must be a RunConfig, got {type(config).__name__}")
         for size in sizes:
             epochs = config.epochs if steps is None else epochs_for_steps(size, config.batch_size, steps)
-            done = train(config.replace(train_size=size, epochs=epochs), data)
+            done = run(config.replace(train_size=size, epochs=epochs), data)
             h = done.history
             last = max(1, round(tail * len(h))) if isinstance(tail, float) else min(tail, len(h))
             points.append(CurvePoint(name, size, epochs, final(h, "train_acc", last), final(h, "val_acc", last)))

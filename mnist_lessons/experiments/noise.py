@@ -8,11 +8,9 @@ standard deviation and range, and the per-epoch curves for a band plot.
 
 Comparisons of two settings trained from the same seeds are made by
 :meth:`SeedSweep.verdict` (paired by seed, sized by the spread of the runs
-compared; see :mod:`mnist_lessons.experiments.verdicts`).
-
->>> study = seed_runs(lambda s: RunConfig(seed=s), range(5), splits)  # doctest: +SKIP
->>> sweep.verdict("0.5", "0.1").text()                                # doctest: +SKIP
-'+0.66 ± 0.21 points'
+compared; see :mod:`mnist_lessons.experiments.verdicts`). For example,
+``seed_sweep("lr", [0.1, 0.5], lambda lr, s: RunConfig(lr=lr, seed=s), range(3), splits)``
+trains six runs, and its ``.verdict("0.5", "0.1").text()`` reads like ``'+0.66 ± 0.21 points'``.
 """
 
 from __future__ import annotations
@@ -22,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..checks import check_int
 from ..config import MIN_SEEDS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
-from .sweeps import describe
 from ..training.loops import History, TrainingDiverged
 from .verdicts import Verdict, compare_studies
 
@@ -33,18 +31,21 @@ from .verdicts import Verdict, compare_studies
 #: ``gap``, training minus validation accuracy (points).
 METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss", "gap")
 
-Train = Callable[[Any, DataLike], Run]
+def describe(value: Any) -> str:
+    """A short label for a setting: ``0.05`` → ``"0.05"``, ``("sigmoid", "relu")`` → ``"sigmoid, relu"``."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(describe(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
-    seeds = tuple(seeds)
+    seeds = tuple(check_int("each seed", s, minimum=0) for s in seeds)
     if len(seeds) < minimum:
         raise ValueError(
             f"need at least {minimum} seeds to measure a spread, got {list(seeds)}; pass e.g. seeds=range({max(minimum, 5)})"
         )
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {list(seeds)}")
     return seeds
@@ -62,8 +63,7 @@ def column(history: History, metric: str) -> list[float]:
 def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
     """The mean of ``metric`` over the last ``tail`` epochs of ``history`` (the last epoch by default)."""
     values = column(history, metric)
-    if isinstance(tail, bool) or not isinstance(tail, int) or not 1 <= tail <= len(values):
-        raise ValueError(f"tail must be an integer from 1 to the {len(values)} epochs run, got {tail!r}")
+    tail = check_int("tail (epochs averaged)", tail, minimum=1, maximum=len(values))
     return sum(values[-tail:]) / tail
 
 
@@ -153,34 +153,35 @@ def seed_runs(
     label: str = "run",
     metric: str = "val_acc",
     tail: int = 1,
-    train: Train = run,
 ) -> SeedStudy:
     """Train ``make_config(seed)`` for every seed in ``seeds`` on ``data``; return their :class:`SeedStudy`.
 
     Every config must differ only in its seed, so the spread is seed noise and
-    nothing else. ``train(config, data)`` trains one config (default
-    :func:`mnist_lessons.experiments.sweeps.run`); ``tail`` averages the last epochs.
+    nothing else. Each config is trained by :func:`~mnist_lessons.training.recipe.run`
+    (once per process: a run another sweep made is reused); ``tail`` averages the last epochs.
     """
     seeds = _check_seeds(seeds)
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     configs = [make_config(s) for s in seeds]
     for seed, config in zip(seeds, configs):
-        if getattr(config, "seed", seed) != seed:
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"make_config({seed}) returned {type(config).__name__}, not a RunConfig")
+        if config.seed != seed:
             raise ValueError(f"make_config({seed}) returned a config with seed {config.seed}; set seed={seed}")
     first = configs[0]
     for config in configs[1:]:
-        if hasattr(config, "replace") and config.replace(seed=first.seed) != first:
+        if config.replace(seed=first.seed) != first:
             raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
-    runs = [_train_or_record(train, config, data, label) for config in configs]
+    runs = [_train_or_record(config, data, label) for config in configs]
     values = tuple(float("nan") if r.diverged else final(r.history, metric, tail) for r in runs)
     return SeedStudy(label, seeds, values, metric, runs)
 
 
-def _train_or_record(train: Train, config: Any, data: DataLike, label: str) -> Run:
-    """``train(config, data)``, or a run marked diverged (value NaN, never a winner) if its loss blew up."""
+def _train_or_record(config: RunConfig, data: DataLike, label: str) -> Run:
+    """``run(config, data)``, or a run marked diverged (value NaN, never a winner) if its loss blew up."""
     try:
-        return train(config, data)
+        return run(config, data)
     except TrainingDiverged as err:
         return Run(label, config, None, err.history, diverged=True)
 
@@ -243,7 +244,6 @@ def seed_sweep(
     labels: Sequence[str] | None = None,
     metric: str = "val_acc",
     tail: int = 1,
-    train: Train = run,
 ) -> SeedSweep:
     """Train ``make_config(value, seed)`` for every value and every seed; one :class:`SeedStudy` per value.
 
@@ -261,7 +261,7 @@ def seed_sweep(
     if len(epochs) > 1:
         raise ValueError(f"unfair sweep {name!r}: values train for different epochs {sorted(epochs)}; keep it equal")
     studies = {
-        label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail, train)
+        label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail)
         for value, label in zip(values, labels)
     }
     return SeedSweep(name, studies)
@@ -275,19 +275,14 @@ class LessonNoise:
     mlp: SeedStudy
 
 
-def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS, train: Train = run) -> LessonNoise:
-    """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings.
-
-    >>> noise = lesson_noise(mnist_splits())   # doctest: +SKIP
-    >>> noise.mlp.std > noise.linear.std       # doctest: +SKIP
-    True
-    """
-    linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear", train=train)
-    mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer", train=train)
+def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
+    """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings."""
+    linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear")
+    mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer")
     return LessonNoise(linear, mlp)
 
 
 __all__ = [
-    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "final",
+    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "describe", "final",
     "seed_runs", "seed_sweep",
 ]

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import torch
 
+from ..checks import check_int
+
 
 class McNemar(NamedTuple):
     """Discordant counts and the exact two-sided p-value of McNemar's test."""
@@ -33,10 +35,8 @@ def binomial_two_sided(k: int, n: int) -> float:
 
     Computed in exact integer arithmetic, so it stays right for thousands of tosses.
     """
-    if isinstance(k, bool) or isinstance(n, bool) or not isinstance(k, int) or not isinstance(n, int):
-        raise TypeError(f"k and n must be integers, got {k!r} and {n!r}")
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    n = check_int("n", n, minimum=0)
+    k = check_int("k", k, minimum=0, maximum=n)
     if n == 0:
         return 1.0
     smaller = min(k, n - k)

@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..checks import check_int
+
 #: Student's t, 97.5 % quantile, for 1 to 30 degrees of freedom (beyond: the normal 1.96).
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
          2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
@@ -50,8 +52,7 @@ ROBUST_FACTOR: float = 3.0
 
 def t_quantile(df: int) -> float:
     """Student's t 97.5 % quantile for ``df`` degrees of freedom (two-sided 95 %)."""
-    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
-        raise ValueError(f"degrees of freedom must be a positive integer, got {df!r}")
+    df = check_int("degrees of freedom df", df, minimum=1)
     return _T975[df - 1] if df <= len(_T975) else 1.96
 
 

@@ -3,25 +3,32 @@
 :class:`BestCheckpoint` is called once per epoch with the model and the
 history so far. It keeps a copy of the weights whenever the monitored metric
 (validation loss by default) improves, and can say when to stop: after
-``patience`` epochs without improvement. :func:`fit_keeping_best` trains with
-:func:`mnist_lessons.training.loops.fit` one epoch at a time, calls the checkpoint
-after each, and stops early if told to. :func:`best_and_last` then scores the
-last-epoch weights and the restored best weights on the same data.
+``patience`` epochs without improvement. Give it to
+:func:`mnist_lessons.training.loops.fit` as ``on_epoch_end``: ``fit`` calls it
+after each epoch and stops early if told to. :func:`best_and_last` then scores
+the last-epoch weights and the restored best weights on the same data.
 
->>> checkpoint = BestCheckpoint(patience=5)                                            # doctest: +SKIP
->>> history = fit_keeping_best(model, train, val, optimizer, epochs=50, checkpoint=checkpoint)  # doctest: +SKIP
->>> best_and_last(model, checkpoint, splits.test.eval_batches())                       # doctest: +SKIP
+>>> from mnist_lessons.data.batches import TensorBatches
+>>> from mnist_lessons.models import LinearClassifier
+>>> from mnist_lessons.training.loops import fit
+>>> batches, model = TensorBatches(torch.rand(20, 1, 28, 28), torch.arange(20) % 10, 10), LinearClassifier()
+>>> checkpoint = BestCheckpoint(patience=2)
+>>> history = fit(model, batches, batches, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3,
+...               log_every=0, on_epoch_end=checkpoint)
+>>> scores = best_and_last(model, checkpoint, batches)
+>>> scores.best.loss <= scores.last.loss
+True
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from .loops import Batches, Evaluation, History, evaluate, fit
+from ..checks import check_int, check_number
+from .loops import Batches, Evaluation, History, evaluate
 
 #: Metrics a checkpoint can watch, and whether lower is better for each.
 MONITORS: dict[str, bool] = {"val_loss": True, "val_acc": False, "train_loss": True, "train_acc": False}
@@ -38,13 +45,9 @@ class BestCheckpoint:
     def __init__(self, monitor: str = "val_loss", patience: int | None = None, min_delta: float = 0.0) -> None:
         if monitor not in MONITORS:
             raise ValueError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
-        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-            raise ValueError(f"patience must be None or an integer >= 1, got {patience!r}")
-        if not min_delta >= 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
         self.monitor = monitor
-        self.patience = patience
-        self.min_delta = min_delta
+        self.patience = None if patience is None else check_int("patience", patience, minimum=1)
+        self.min_delta = check_number("min_delta", min_delta, minimum=0.0)
         self.lower_is_better = MONITORS[monitor]
         self.best_epoch: int | None = None
         self.best_value: float | None = None
@@ -80,39 +83,11 @@ class BestCheckpoint:
         return model
 
 
-def fit_keeping_best(
-    model: nn.Module,
-    train_loader: Batches,
-    val_loader: Batches,
-    optimizer: torch.optim.Optimizer,
-    epochs: int,
-    checkpoint: BestCheckpoint,
-    **fit_options,
-) -> History:
-    """:func:`~mnist_lessons.training.loops.fit` for up to ``epochs`` epochs, calling ``checkpoint`` after each.
-
-    Stops early when the checkpoint says so. The model is left at the *last*
-    epoch's weights; call ``checkpoint.restore(model)`` for the best ones.
-    Other keyword arguments (``scheduler``, ``loss_fn``, ``train_eval_loader``)
-    go to ``fit``.
-    """
-    if not isinstance(checkpoint, BestCheckpoint):
-        raise TypeError(f"checkpoint must be a BestCheckpoint, got {type(checkpoint).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    fit_options.setdefault("log_every", 0)
-    return fit(model, train_loader, val_loader, optimizer, epochs=epochs, on_epoch_end=checkpoint, **fit_options)
-
-
-#: Accuracy (%) and mean loss of one set of weights on one dataset: what ``evaluate`` returns.
-Scores = Evaluation
-
-
 class BestAndLast(NamedTuple):
     """The last epoch's and the best checkpoint's scores on the same data, and the best epoch."""
 
-    last: Scores
-    best: Scores
+    last: Evaluation
+    best: Evaluation
     best_epoch: int
 
 
@@ -127,4 +102,4 @@ def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches,
     return BestAndLast(last, best, checkpoint.best_epoch)
 
 
-__all__ = ["MONITORS", "BestAndLast", "BestCheckpoint", "Scores", "best_and_last", "fit_keeping_best"]
+__all__ = ["MONITORS", "BestAndLast", "BestCheckpoint", "best_and_last"]

@@ -170,7 +170,11 @@ def fit(
     parameters and that the first training batch is ``(X, y)`` with labels 0-9
     (``evaluate`` checks its first batch too): once per call, not per step.
 
-    >>> history = fit(model, train, val, torch.optim.SGD(model.parameters(), lr=0.05))  # doctest: +SKIP
+    >>> from mnist_lessons.data.batches import TensorBatches
+    >>> from mnist_lessons.models import LinearClassifier
+    >>> model, batches = LinearClassifier(), TensorBatches(torch.rand(20, 1, 28, 28), torch.arange(20) % 10, 10)
+    >>> fit(model, batches, batches, make_optimizer("sgd", model.parameters()), epochs=2, log_every=0).epoch
+    [1, 2]
     """
     epochs = check_int("epochs", epochs, minimum=1)
     for name, loader in (("train_loader", train_loader), ("val_loader", val_loader), ("train_eval_loader", train_eval_loader)):

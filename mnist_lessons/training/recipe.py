@@ -13,17 +13,19 @@ the pieces (:meth:`RunConfig.build_model`, :meth:`RunConfig.build_optimizer`,
 :meth:`RunConfig.train_batches`) serve loops that train differently, such as
 the data-parallel one.
 
+>>> from mnist_lessons.schedules import CosineSchedule
 >>> config = RunConfig(model="cnn", optimizer="adam", lr=0.01, schedule=CosineSchedule(), shuffle=True)
 >>> config.differences(RunConfig())
 {'model': 'cnn', 'optimizer': 'adam', 'lr': 0.01, 'shuffle': True, 'schedule': CosineSchedule(eta_min=0.0)}
->>> result = run(config, mnist_splits())  # doctest: +SKIP
->>> result.history.val_acc[-1]            # doctest: +SKIP
+
+A chapter then trains it with ``run(config, mnist_splits())``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
+import weakref
 from typing import Any, Protocol
 
 import torch
@@ -34,10 +36,10 @@ from ..config import MAX_SEED, BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, activation_key, build_model, model_options
-from .loops import OPTIMIZERS, Batches, History, fit, make_optimizer, seed_everything
-from ..schedules import CosineSchedule, Scheduler, StepSchedule
+from .loops import OPTIMIZERS, Batches, History, TrainingDiverged, fit, make_optimizer, seed_everything
+from ..schedules import Scheduler
 
-__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "check_data", "run"]
+__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "run", "runs_on"]
 
 
 class SplitLike(Protocol):
@@ -204,15 +206,18 @@ class Run:
         }
 
 
-def check_data(data: DataLike) -> None:
-    """Raise a ``TypeError`` unless ``data`` has ``.train`` and ``.val`` splits with tensors ``.x`` and ``.y``."""
-    for part in ("train", "val"):
-        split = getattr(data, part, None)
-        if split is None or not hasattr(split, "x") or not hasattr(split, "y"):
-            raise TypeError(
-                f"data needs .train and .val splits with tensors .x and .y (e.g. mnist_splits()), "
-                f"got {type(data).__name__}"
-            )
+def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
+    """The tensors ``run`` trains and validates on; a ``TypeError`` unless ``data`` has them."""
+    try:
+        return data.train.x, data.train.y, data.val.x, data.val.y
+    except AttributeError:
+        raise TypeError(f"data needs .train and .val splits with tensors .x and .y (e.g. mnist_splits()), "
+                        f"got {type(data).__name__}") from None
+
+
+#: Every run this process has trained (or seen diverge), by config and the ids of the tensors it trained on;
+#: each entry keeps weak references to those tensors, so a new tensor that reuses a freed id never matches.
+_RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 
 
 def run(
@@ -229,12 +234,48 @@ def run(
     off, no augmentation), so train and validation numbers are comparable.
     ``progress`` may wrap the training batches (the command line's progress bar).
 
-    >>> result = run(RunConfig(lr=0.1), mnist_splits())  # doctest: +SKIP
-    >>> result.history.val_acc[-1]                       # doctest: +SKIP
+    A run is seeded, so the same config on the same tensors gives the same
+    result: each is trained once per process and handed back again (the same
+    model and history, under the new ``label``), and one that diverged raises
+    :class:`~mnist_lessons.training.loops.TrainingDiverged` again. Tensors
+    changed in place are not noticed: give new ones to train anew.
+
+    >>> from mnist_lessons.data.batches import MNISTSplits, Split
+    >>> images = Split(torch.rand(20, 1, 28, 28), torch.arange(20) % 10)
+    >>> splits = MNISTSplits(images, images, images)
+    >>> first = run(RunConfig(epochs=1), splits)
+    >>> again = run(RunConfig(epochs=1), splits, label="again")
+    >>> again.model is first.model, again.label
+    (True, 'again')
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
-    check_data(data)
+    tensors = _trained_on(data)
+    key = (config, *map(id, tensors))
+    held = _RUNS.get(key)
+    if held is None or any(ref() is not t for ref, t in zip(held[0], tensors)):
+        for stale in [k for k, (refs, _) in _RUNS.items() if any(ref() is None for ref in refs)]:
+            del _RUNS[stale]
+        try:
+            done: Run | TrainingDiverged = _train(config, data, log_every, progress)
+        except TrainingDiverged as err:
+            done = err
+        held = _RUNS[key] = (tuple(weakref.ref(t) for t in tensors), done)
+    done = held[1]
+    if isinstance(done, TrainingDiverged):
+        raise TrainingDiverged(str(done), done.epoch, done.history)
+    label = "run" if label is None else label
+    return done if done.label == label else replace(done, label=label)
+
+
+def runs_on(data: DataLike) -> list[Run]:
+    """Every run :func:`run` has trained on ``data`` in this process, in order; one that diverged has ``diverged=True``."""
+    tensors = _trained_on(data)
+    return [done if isinstance(done, Run) else Run("run", key[0], None, done.history, diverged=True)
+            for key, (refs, done) in _RUNS.items() if all(ref() is t for ref, t in zip(refs, tensors))]
+
+
+def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable[[Batches], Batches] | None) -> Run:
     x, y = data.train.x, data.train.y
     if config.train_size is not None:
         if config.train_size > len(x):
@@ -256,11 +297,7 @@ def run(
         train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size),
         log_every=log_every,
     )
-    return Run(label if label is not None else "run", config, model, history)
-
-
-# Schedules are settings of a run; importing them from here too saves a line in chapters.
-__all__ += ["CosineSchedule", "StepSchedule"]
+    return Run("run", config, model, history)
 
 
 #: The multilayer network at learning rate 0.3 for 6 epochs: one of the settings
