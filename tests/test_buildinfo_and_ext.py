@@ -37,16 +37,20 @@ def test_environment_table_is_one_row_per_entry(monkeypatch):
     assert html.count("<tr>") == 2 and "<th>Python</th><td>3.x</td>" in html
 
 
-def test_ipynb_download_setup_points_chapters_at_the_data(monkeypatch, tmp_path):
-    connected = []
-    app = SimpleNamespace(confdir=str(tmp_path), connect=lambda *args, **kwargs: connected.append((args, kwargs)),
-                          add_config_value=lambda *args, **kwargs: None)
+def test_ipynb_download_points_chapters_at_the_configured_data(monkeypatch, tmp_path):
+    connected, values = [], {}
+    app = SimpleNamespace(confdir=str(tmp_path), connect=lambda *args, **kwargs: connected.append(args),
+                          add_config_value=lambda name, default, *args, **kwargs: values.setdefault(name, default))
+    assert ipynb_download.setup(app)["parallel_read_safe"] is True
+    assert values["mnist_data_dir"] == "data"
+    assert ("config-inited", ipynb_download.point_chapters_at_the_data) in connected
+    assert "html-page-context" in {args[0] for args in connected}
     monkeypatch.setenv("MNIST_DATA_DIR", "restored after the test")  # records the value to restore
     monkeypatch.delenv("MNIST_DATA_DIR")
-    assert ipynb_download.setup(app)["parallel_read_safe"] is True
-    assert os.environ["MNIST_DATA_DIR"] == str(tmp_path / "data")
-    events = {args[0] for args, _ in connected}
-    assert "html-page-context" in events
+    ipynb_download.point_chapters_at_the_data(app, SimpleNamespace(mnist_data_dir="mnist"))
+    assert os.environ["MNIST_DATA_DIR"] == str(tmp_path / "mnist")
+    ipynb_download.point_chapters_at_the_data(app, SimpleNamespace(mnist_data_dir="elsewhere"))
+    assert os.environ["MNIST_DATA_DIR"] == str(tmp_path / "mnist")  # the reader's (here: the first) setting wins
 
 
 def script(filename, priority=500, **attributes):

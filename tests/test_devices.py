@@ -13,13 +13,27 @@ def test_chapters_run_on_the_cpu_unless_asked():
     assert chapter_device({DEVICE_ENV: " CPU "}) == torch.device("cpu")
 
 
-def test_auto_takes_the_best_device_found(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert chapter_device({DEVICE_ENV: "auto"}) == torch.device("cuda")
+def found(monkeypatch, device: str | None) -> None:
+    """Make the accelerator that pick_device asks torch for ``device`` (None: none), whatever the wheel."""
+    answer = None if device is None else torch.device(device)
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available=False: answer)
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps", "xpu"])
+def test_auto_takes_the_accelerator_found(monkeypatch, device):
+    found(monkeypatch, device)
+    assert chapter_device({DEVICE_ENV: "auto"}) == torch.device(device)
+    assert chapter_device({DEVICE_ENV: device}) == torch.device(device)
+    assert chapter_device({}) == torch.device("cpu")  # found, but not asked for
+
+
+def test_auto_without_an_accelerator_is_the_cpu(monkeypatch):
+    found(monkeypatch, None)
+    assert chapter_device({DEVICE_ENV: "auto"}) == torch.device("cpu")
 
 
 def test_a_missing_accelerator_is_an_error_naming_the_setting(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    found(monkeypatch, None)
     with pytest.raises(ValueError, match=f"{DEVICE_ENV}='cuda'.*not available"):
         chapter_device({DEVICE_ENV: "cuda"})
     with pytest.raises(ValueError, match="not a device name"):

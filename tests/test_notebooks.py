@@ -412,4 +412,4 @@ def test_buttons_point_at_the_clean_notebook_and_the_notebooks_branch(tmp_path):
     assert download["buttons"][0]["url"] == "../_sources/book/ch.ipynb"
     written = nbformat.read(outdir / "_sources" / "book" / "ch.ipynb", as_version=4)
     assert [o["text"] for o in written.cells[-1].outputs] == ["a\nb\n"]  # merged in place by MyST-NB
-    assert not list((outdir / "_sources" / "book").glob("*.partial"))
+    assert [p.name for p in (outdir / "_sources" / "book").iterdir()] == ["ch.ipynb"]  # no temporary file left

@@ -8,9 +8,11 @@ sure the header's download menu offers it, and points the launch menu's
 JupyterHub and Colab entries at the same notebook on the ``notebooks_branch``
 branch of ``repository.url`` (the Pages workflow publishes it there).
 
-Chapters execute with the book/ folder as their working directory; setting
-``MNIST_DATA_DIR`` (unless the reader already set it) makes every chapter
-find the repository's ``data/`` folder, which ``make book`` fills.
+It also tells the chapters where MNIST is: they execute with the book/
+folder as their working directory, so at ``config-inited`` it sets
+``MNIST_DATA_DIR`` (unless the reader already set it) to the folder
+``mnist_data_dir`` in ``_config.yml`` names, relative to the repository
+(``data/``, which ``make book`` fills). Kernels inherit the build's environment.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_cache import get_cache
+from mnist_lessons.outputs import write_atomically
 from myst_nb.core.variables import format_plain_text
 from notebook_links import colab_link, jupyterhub_link, reader_notebook, site_url
 from notebook_markdown import Resolver, plain_markdown
@@ -115,11 +118,7 @@ def write_reader_notebook(app, pagename: str) -> bool:
     except (ValueError, KeyError, StopIteration) as error:
         LOGGER.warning(f"download of {pagename}: {error}", location=pagename)
         return False
-    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".ipynb.partial")
-    nbformat.write(nb, partial)
-    partial.replace(target)
+    write_atomically(Path(app.outdir) / "_sources" / f"{pagename}.ipynb", lambda tmp: nbformat.write(nb, tmp))
     return True
 
 
@@ -162,9 +161,14 @@ def finish_buttons(app, pagename, templatename, context, doctree) -> None:
             button["url"] = links[button["text"]]()
 
 
+def point_chapters_at_the_data(app, config) -> None:
+    """``config-inited``: the chapters' kernels find MNIST in ``mnist_data_dir``, unless ``MNIST_DATA_DIR`` is set."""
+    os.environ.setdefault("MNIST_DATA_DIR", str(Path(app.confdir) / config.mnist_data_dir))
+
+
 def setup(app):
-    # Kernels inherit this process's environment.
-    os.environ.setdefault("MNIST_DATA_DIR", str(Path(app.confdir) / "data"))
+    app.add_config_value("mnist_data_dir", "data", "env", types=[str])
+    app.connect("config-inited", point_chapters_at_the_data)
     app.add_config_value("notebooks_branch", "notebooks", "html", types=[str])
     app.connect("html-page-context", announce_ipynb, priority=400)
     # The theme adds its launch and download buttons at priority 501 (and copies
