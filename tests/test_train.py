@@ -244,7 +244,7 @@ def test_fit_refuses_an_optimizer_over_another_models_parameters():
 
 @pytest.mark.parametrize("batches", [lambda x, y: [x], lambda x, y: x])
 def test_predict_says_it_needs_images_with_labels(batches):
-    from mnist_lessons.figures.plots import predict
+    from mnist_lessons.models import predict
 
     x, y = toy_data(8)
     with pytest.raises(TypeError, match=r"^predict\(\) needs \(X, y\) batches, images with their labels"):

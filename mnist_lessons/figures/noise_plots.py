@@ -1,6 +1,6 @@
 """Figures for seed studies: the mean over seeds as a line, one standard deviation as a band.
 
->>> fig = plot_seed_bands(sweep.studies, metrics=("val_acc", "val_loss"))  # doctest: +SKIP
+A chapter draws a sweep's studies with ``plot_seed_bands(sweep.studies, metrics=("val_acc", "val_loss"))``.
 """
 
 from __future__ import annotations
