@@ -47,4 +47,9 @@ Import what you need from the modules, e.g.
 ``from mnist_lessons.training.recipe import RunConfig, run``.
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# A library only declares its logger: the entry points configure it (mnist_lessons.log.setup_logging).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
