@@ -24,7 +24,7 @@ from typing import Union
 import torch
 from torch import nn
 
-from .checks import check_choice, check_int, check_number, checked_batches
+from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
 
 #: Activation functions available by name.
@@ -125,11 +125,7 @@ class NonlinearClassifier(nn.Module):
         dropout: float = DROPOUT,
     ) -> None:
         super().__init__()
-        if isinstance(hidden_sizes, (str, bytes)) or not hasattr(hidden_sizes, "__iter__"):
-            raise TypeError(f"hidden_sizes must be a sequence of layer widths such as (50, 50, 50), got {hidden_sizes!r}")
-        sizes = [check_int("hidden_sizes", h, minimum=1) for h in hidden_sizes]
-        if not sizes:
-            raise ValueError(f"hidden_sizes must be one or more positive widths, got {list(hidden_sizes)}")
+        sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
         if isinstance(activation, (str, nn.Module, type)):
             activations = [activation] * len(sizes)
@@ -177,9 +173,7 @@ class ConvClassifier(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (16, 32), kernel_size: int = 3) -> None:
         super().__init__()
-        widths = [check_int("channels", c, minimum=1) for c in channels]
-        if not 1 <= len(widths) <= 3:
-            raise ValueError(f"channels must be one to three positive widths, got {list(channels)}")
+        widths = check_widths("channels", channels, most=3)
         kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}")
