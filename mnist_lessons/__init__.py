@@ -30,8 +30,7 @@ Experiments (``experiments``)
     ``experiments.gradients``    vanishing and exploding gradients
 Figures (``figures``)
     ``figures.style``    the book's style and figure width
-    ``figures.plots``    digits, predictions, runs, sweeps, regularisation, convolutions
-    ``figures.noise_plots``  seed bands
+    ``figures.plots``    digits, predictions, runs, sweeps, seed bands, regularisation, convolutions
     ``figures.tables``   tables with named headers
     ``figures.diagrams`` network drawings
 Exercises

@@ -1,5 +1,5 @@
-"""Every plot of the book, in its style: data, predictions, training runs, sweeps,
-regularisation and gradient experiments, convolutions.
+"""Every plot of the book, in its style: data, predictions, training runs, sweeps, seed
+bands, regularisation and gradient experiments, convolutions.
 
 Every function returns its :class:`~matplotlib.figure.Figure` (it never calls
 ``plt.show``) and applies :func:`mnist_lessons.figures.style.use_style` first.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,6 +37,9 @@ from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
 from ..models import Batches, as_batches, predict, predictions
 from .style import WIDTH, use_style
 
+if TYPE_CHECKING:
+    from ..experiments.noise import SeedStudy
+
 #: Colour that marks wrong predictions (ambivalent's red).
 WRONG = "#c62828"  # a red with 5.6 : 1 contrast on the white figure background
 #: Display names of the activation functions in ``torch.nn.functional``.
@@ -52,10 +55,10 @@ def _line(i: int, label: str, marker: str | None = None) -> dict:
     return {"color": f"C{i}", "marker": marker or MARKERS[i % len(MARKERS)], "markersize": 4, "label": label}
 
 
-def _panels(n: int = 1, height: float = 3.6, **subplots) -> tuple[Figure, list[Axes]]:
-    """A figure the book's width with ``n`` panels side by side."""
+def _panels(n: int = 1, height: float = 3.6, width: float = WIDTH, **subplots) -> tuple[Figure, list[Axes]]:
+    """A figure (the book's width unless told) with ``n`` panels side by side."""
     use_style()
-    fig, axes = plt.subplots(1, n, figsize=(WIDTH, height), squeeze=False, layout="constrained", **subplots)
+    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
     return fig, list(axes.flat)
 
 
@@ -274,6 +277,38 @@ def plot_schedules(histories: Mapping[str, Any]) -> Figure:
     lr_ax.set(xlabel="Epoch", ylabel="Learning rate used in the epoch", yscale="log")
     acc_ax.set(xlabel="Epochs completed", ylabel="Validation accuracy (%)")
     return _legend_below(fig, lr_ax, len(histories))
+
+
+#: Axis titles for the metrics a band plot can draw.
+AXIS_TITLES: dict[str, str] = {
+    "val_acc": "Validation accuracy (%)",
+    "train_acc": "Training accuracy (%)",
+    "val_loss": "Validation loss",
+    "train_loss": "Training loss",
+    "gap": "Training − validation accuracy (points)",
+}
+
+
+def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = ("val_acc", "val_loss")) -> Figure:
+    """One panel per metric: each study's mean per epoch (line, own marker) and mean ± one standard deviation
+    over its seeds (band); epochs are numbered from 1 (the point after the first epoch).
+
+    A chapter draws a sweep's studies with ``plot_seed_bands(sweep.studies, metrics=("val_acc", "val_loss"))``.
+    """
+    if not studies:
+        raise ValueError("plot_seed_bands() needs at least one SeedStudy")
+    unknown = [m for m in metrics if m not in AXIS_TITLES]
+    if not metrics or unknown:
+        raise ValueError(f"metrics must be some of {', '.join(AXIS_TITLES)}, got {list(metrics)}")
+    fig, axes = _panels(len(metrics), width=WIDTH / 2 * len(metrics))
+    for ax, metric in zip(axes, metrics):
+        for i, (label, study) in enumerate(studies.items()):
+            epochs, mean, std = study.curve(metric)
+            ax.plot(list(epochs), mean, **_line(i, f"{label} ({len(study.seeds)} seeds)"))
+            ax.fill_between(list(epochs), [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                            color=f"C{i}", alpha=0.2, linewidth=0)
+        ax.set(xlabel="Epochs completed", ylabel=AXIS_TITLES[metric])
+    return _legend_below(fig, axes[0], min(3, len(studies)))
 
 
 def plot_polynomial_fits(
