@@ -29,8 +29,7 @@ Experiments (``experiments``)
     ``experiments.gradients``    vanishing and exploding gradients
 Figures (``figures``)
     ``figures.style``    the book's style and figure width
-    ``figures.plots``    digits, predictions, runs, sweeps, regularisation, convolutions
-    ``figures.noise_plots``  seed bands
+    ``figures.plots``    digits, predictions, runs, sweeps, seed bands, regularisation, convolutions
     ``figures.tables``   tables with named headers
     ``figures.diagrams`` network drawings
 Exercises
@@ -46,4 +45,9 @@ Import what you need from the modules, e.g.
 ``from mnist_lessons.training.recipe import RunConfig, run``.
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# A library only declares its logger: the entry points configure it (mnist_lessons.log.setup_logging).
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,19 +1,21 @@
 """Log lines in the lesson's shape, coloured by rich.
 
-On the command line every line looks like
+The package's modules log to ``logging.getLogger(__name__)``, and importing the
+package only gives the ``mnist_lessons`` logger a ``NullHandler``. The entry
+points (the command line, the distributed job, a chapter's hidden setup cell)
+call :func:`setup_logging`. On the command line every line then looks like
 ``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops] message``:
 time with microseconds, the level's first letter, then where the call came
-from. In a notebook (and so on the built pages) that 70-character prefix would
-push the numbers off screen, so a line there is just ``[I] message``. The
-lesson used the ezpz toolkit's ``get_logger``; when the real ezpz (installed
-from its git repository, not PyPI) is importable we hand over to it, otherwise
-a small rich handler prints these lines, coloured: to stderr in terminals, to
-stdout in notebooks (a built page keeps the colours). The variable
+from, on stderr. In a notebook (and so on the built pages) that 70-character
+prefix would push the numbers off screen, so a line there is just
+``[I] message``, on stdout (a built page keeps the colours). The variable
 ``MNIST_LESSONS_LOG_LINE`` (``short`` or ``full``) overrides the choice of
-line, e.g. for a job a notebook launches; any other value gets one warning
-and the usual line (the command line refuses it). Only the loggers we hand
-out are configured: the root logger and other libraries' loggers are left
-exactly as they were.
+line, e.g. for a job a notebook launches; any other value gets one warning and
+the usual line. The lesson used the ezpz toolkit's ``get_logger``: when the
+real ezpz (installed from its git repository, not PyPI) is importable,
+:func:`setup_logging` hands the package logger to it. Only the package logger
+is configured: the root logger and other libraries' loggers are left exactly
+as they were.
 """
 
 from __future__ import annotations
@@ -21,33 +23,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import sys
 from datetime import datetime
 
 from rich.console import Console
 from rich.text import Text
 
-LINE_FORMAT = "[%(asctime)s][%(levelname_short)s][%(filename)s:%(lineno)d:%(name)s] %(message)s"
-#: The short line for notebooks: the message starts where the reader looks.
-NOTEBOOK_FORMAT = "[%(levelname_short)s] %(message)s"
 PACKAGE_LOGGER = "mnist_lessons"
 #: Environment variable that picks the line: ``short`` (``[I] message``) or ``full``.
 LINE_ENV = "MNIST_LESSONS_LOG_LINE"
 _LEVEL_STYLES = {"D": "dim", "I": "green", "W": "yellow", "E": "bold red", "C": "bold red"}
-
-
-class LessonFormatter(logging.Formatter):
-    """Format records as ``[time][L][file:line:name] message`` (or another format using ``levelname_short``)."""
-
-    def __init__(self, fmt: str = LINE_FORMAT) -> None:
-        super().__init__(fmt)
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return datetime.fromtimestamp(record.created).strftime("%Y-%m-%d %H:%M:%S,%f")
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelname_short = record.levelname[:1]
-        return super().format(record)
 
 
 def running_in_notebook() -> bool:
@@ -64,73 +48,32 @@ def short_lines(notebook: bool) -> bool:
 
 
 class RichLineHandler(logging.Handler):
-    """Print formatted lines through a rich console, colouring each part.
+    """Print each record through a rich ``console``: grey time, coloured level, blue origin, then the message
+    verbatim; with ``short``, only the coloured level and the message.
 
-    ``notebook`` picks the short line and stdout; left ``None`` it is
-    detected at the first line logged.
+    >>> record = logging.LogRecord("mnist_lessons.demo", logging.INFO, "demo.py", 7, "epoch %d", (3,), None)
+    >>> RichLineHandler(Console(), short=True).line(record).plain
+    '[I] epoch 3'
     """
 
-    def __init__(self, console: Console | None = None, notebook: bool | None = None) -> None:
+    def __init__(self, console: Console, short: bool) -> None:
         super().__init__()
-        self.setFormatter(LessonFormatter())
-        self.notebook_formatter = LessonFormatter(NOTEBOOK_FORMAT)
-        self._console = console
-        self._notebook = notebook
-        self._warned = False  # about a bad $MNIST_LESSONS_LOG_LINE, once
+        self.console, self.short = console, short
 
-    @property
-    def notebook(self) -> bool:
-        if self._notebook is None:
-            self._notebook = running_in_notebook()
-        return self._notebook
-
-    @property
-    def console(self) -> Console:
-        if self._console is None:  # created lazily, once we know where we run
-            if self.notebook:
-                # In a notebook: ANSI colours on stdout, so consecutive lines
-                # form one text output (rich's HTML would make one box per line).
-                self._console = Console(
-                    force_terminal=True, force_jupyter=False, color_system="standard", soft_wrap=True, highlight=False
-                )
-            else:
-                self._console = Console(file=sys.stderr, soft_wrap=True, highlight=False)
-        return self._console
-
-    def short(self) -> bool:
-        """Whether to print the short line; a bad ``$MNIST_LESSONS_LOG_LINE`` is warned about once, then ignored."""
-        try:
-            return short_lines(self.notebook)
-        except ValueError as err:
-            if not self._warned:
-                self._warned = True
-                line = f"[W] {err}; using the {'short' if self.notebook else 'full'} line"
-                self.console.print(self.colour(line, "W"))
-            return self.notebook
+    def line(self, record: logging.LogRecord) -> Text:
+        """The record as coloured text, each part styled as it is put together."""
+        level = record.levelname[:1]
+        parts = [(f"[{level}]", _LEVEL_STYLES.get(level, ""))]
+        if not self.short:
+            time = datetime.fromtimestamp(record.created).strftime("%Y-%m-%d %H:%M:%S,%f")
+            parts = [(f"[{time}]", "dim"), *parts, (f"[{record.filename}:{record.lineno}:{record.name}]", "cyan")]
+        return Text.assemble(*parts, " " + self.format(record))  # the message, and its traceback if any
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.notebook_formatter.format(record) if self.short() else self.format(record)
-            self.console.print(self.colour(line, record.levelname[:1]))
+            self.console.print(self.line(record))
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)
-
-    @staticmethod
-    def colour(line: str, level: str) -> Text:
-        """Return ``line`` as rich text: grey time, coloured level, blue origin (those present)."""
-        text = Text(line)
-        groups = []  # the [...] groups the line starts with, back to back
-        start = 0
-        while len(groups) < 3 and line.startswith("[", start) and (end := line.find("]", start)) > 0:
-            groups.append((start, end + 1))
-            start = end + 1
-        level_style = _LEVEL_STYLES.get(level, "")
-        if len(groups) == 3:  # [time][L][origin]
-            for (a, b), style in zip(groups, ("dim", level_style, "cyan")):
-                text.stylize(style, a, b)
-        elif groups and line[groups[0][0] : groups[0][1]] == f"[{level}]":  # [L] message
-            text.stylize(level_style, *groups[0])
-        return text
 
 
 def _real_ezpz_get_logger():
@@ -146,31 +89,28 @@ def _real_ezpz_get_logger():
     return getter if callable(getter) and hasattr(ezpz, "setup_torch") else None
 
 
-def configure(logger: logging.Logger, level: int = logging.INFO) -> logging.Logger:
-    """Give ``logger`` our handler once and stop it propagating to the root."""
-    if not any(isinstance(h, RichLineHandler) for h in logger.handlers):
-        logger.addHandler(RichLineHandler())
-    logger.setLevel(level)
-    logger.propagate = False
-    return logger
+def setup_logging(level: int = logging.INFO) -> logging.Logger:
+    """Give the package logger the lesson's line, once (calling again only sets ``level``), and return it.
 
-
-def get_logger(name: str = PACKAGE_LOGGER, level: int = logging.INFO) -> logging.Logger:
-    """Return a logger that prints the lesson's line format.
-
-    >>> log = get_logger("mnist_lessons.demo")
-    >>> log.info("hello")  # doctest: +SKIP
-    [2026-01-31 12:00:00,123456][I][<stdin>:1:mnist_lessons.demo] hello
-
-    In a notebook the same call prints ``[I] hello``.
+    It stops propagating to the root logger, so a notebook that also configures
+    the root logger does not print each line twice.
     """
     ezpz_get_logger = _real_ezpz_get_logger()
     if ezpz_get_logger is not None:
-        return ezpz_get_logger(name)
-    if name == PACKAGE_LOGGER or name.startswith(PACKAGE_LOGGER + "."):
-        configure(logging.getLogger(PACKAGE_LOGGER), level)
-        logger = logging.getLogger(name)
-        if name != PACKAGE_LOGGER:
-            logger.setLevel(logging.NOTSET)  # inherit the package logger's level
-        return logger
-    return configure(logging.getLogger(name), level)
+        return ezpz_get_logger(PACKAGE_LOGGER)
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    if not any(isinstance(h, RichLineHandler) for h in logger.handlers):
+        notebook = running_in_notebook()
+        # In a notebook: ANSI colours on stdout, so consecutive lines form one text output
+        # (rich's HTML would make one box per line). Elsewhere: stderr, whichever it is when a line is printed.
+        console = (Console(force_terminal=True, force_jupyter=False, color_system="standard", soft_wrap=True,
+                           highlight=False) if notebook else Console(stderr=True, soft_wrap=True, highlight=False))
+        try:
+            short = short_lines(notebook)
+        except ValueError as err:
+            short = notebook
+            console.print(Text.assemble(("[W]", "yellow"), f" {err}; using the {'short' if short else 'full'} line"))
+        logger.addHandler(RichLineHandler(console, short))
+    logger.setLevel(level)
+    logger.propagate = False
+    return logger

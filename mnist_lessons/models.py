@@ -9,18 +9,22 @@ All return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
 
 :data:`MODELS` names them (``linear``, ``mlp``, ``cnn``) and
 :func:`build_model` is the one place that builds a network from its name.
+:func:`predict` and :func:`first_layer_maps` run a trained network without
+training it (evaluation mode, no gradients, its mode restored after).
 """
 
 from __future__ import annotations
 
-import inspect
+import contextlib
 import copy
-from collections.abc import Sequence
+import inspect
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Union
 
 import torch
 from torch import nn
 
-from .checks import check_choice, check_int, check_number
+from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
 
 #: Activation functions available by name.
@@ -121,11 +125,7 @@ class NonlinearClassifier(nn.Module):
         dropout: float = DROPOUT,
     ) -> None:
         super().__init__()
-        if isinstance(hidden_sizes, (str, bytes)) or not hasattr(hidden_sizes, "__iter__"):
-            raise TypeError(f"hidden_sizes must be a sequence of layer widths such as (50, 50, 50), got {hidden_sizes!r}")
-        sizes = [check_int("hidden_sizes", h, minimum=1) for h in hidden_sizes]
-        if not sizes:
-            raise ValueError(f"hidden_sizes must be one or more positive widths, got {list(hidden_sizes)}")
+        sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
         if isinstance(activation, (str, nn.Module, type)):
             activations = [activation] * len(sizes)
@@ -173,9 +173,7 @@ class ConvClassifier(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (16, 32), kernel_size: int = 3) -> None:
         super().__init__()
-        widths = [check_int("channels", c, minimum=1) for c in channels]
-        if not 1 <= len(widths) <= 3:
-            raise ValueError(f"channels must be one to three positive widths, got {list(channels)}")
+        widths = check_widths("channels", channels, most=3)
         kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}")
@@ -309,3 +307,67 @@ def load_weights(path, model: str | None = None, **options) -> nn.Module:
     except RuntimeError as err:
         raise ValueError(f"{path}: its weights do not fit {saved_name} ({str(err).splitlines()[1].strip()[:160]})") from None
     return network
+
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+#: One ``(X, y)`` pair or an iterable of them: a ``DataLoader``, ``TensorBatches``, a list.
+Batches = Union[Batch, Iterable[Batch]]
+
+
+def as_batches(name: str, data: Batches) -> Iterator[Batch]:
+    """Yield ``(X, y)`` batches from one pair or an iterable of pairs; single ``(image, label)`` samples become
+    batches of one. ``name`` (the caller) is named if the first batch is not a pair.
+
+    >>> [tuple(x.shape) for x, y in as_batches("demo", [(torch.zeros(1, 28, 28), 3)])]
+    [(1, 1, 28, 28)]
+    """
+    one_pair = isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)
+    for x, y in checked_batches(name, [data] if one_pair else data):
+        y = torch.as_tensor(y)
+        yield (x.unsqueeze(0), y.unsqueeze(0)) if y.ndim == 0 else (x, y)
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module) -> Iterator[torch.device]:
+    """Evaluation mode while inside, the model's own mode restored after; yields its device."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield next(model.parameters(), torch.empty(0)).device
+    finally:
+        model.train(was_training)
+
+
+def predictions(model: nn.Module, batches: Batches) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Yield ``(X, y, predicted)`` per batch, on the CPU, without gradients."""
+    with _evaluating(model) as device:
+        for x, y in as_batches("predict()", batches):
+            with torch.no_grad():  # only around the model: the caller's code between batches keeps its grad mode
+                predicted = model(x.to(device)).argmax(dim=1).cpu()
+            yield x.cpu(), y.cpu(), predicted
+
+
+def predict(model: nn.Module, batches: Batches) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(predicted, true)`` labels over all batches.
+
+    >>> x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
+    >>> predicted, true = predict(LinearClassifier(), [(x[:2], y[:2]), (x[2:], y[2:])])
+    >>> predicted.shape, true.tolist()
+    (torch.Size([4]), [0, 1, 2, 3])
+    """
+    results = list(predictions(model, batches))
+    if not results:
+        raise ValueError("predict() got no batches: the loader is empty")
+    return torch.cat([p for _, _, p in results]), torch.cat([y for _, y, _ in results])
+
+
+def first_layer_maps(model: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """What the first block of a :class:`ConvClassifier` makes of one image before pooling: convolution,
+    batch norm and ReLU, shape (C, 28, 28).
+
+    >>> first_layer_maps(ConvClassifier(), torch.rand(28, 28)).shape
+    torch.Size([16, 28, 28])
+    """
+    layers = nn.Sequential(*[m for m in model.features[0] if not isinstance(m, nn.MaxPool2d)])  # type: ignore[index]
+    with _evaluating(model) as device, torch.no_grad():
+        return layers(image.reshape(1, 1, *image.shape[-2:]).to(device))[0].cpu()

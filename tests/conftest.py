@@ -31,13 +31,11 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def lessons_log(caplog):
-    """caplog for the package's loggers, which do not propagate to the root logger.
-
-    pytest >= 9 attaches caplog to non-propagating loggers itself; older
-    versions need the handler put on the package logger by hand.
-    """
+def lessons_log(caplog, monkeypatch):
+    """caplog for the package's loggers at INFO, each record seen once, whether or not an entry point
+    has called ``setup_logging`` (which stops the package logger propagating to the root logger)."""
     package = logging.getLogger("mnist_lessons")
+    monkeypatch.setattr(package, "propagate", False)  # records reach caplog through the package logger only
     added = caplog.handler not in package.handlers
     if added:
         package.addHandler(caplog.handler)

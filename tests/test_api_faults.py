@@ -7,7 +7,7 @@ from torch import nn
 from mnist_lessons.data.batches import TensorBatches
 from mnist_lessons.distributed import ShardedBatches
 from mnist_lessons.figures import plots
-from mnist_lessons.models import NonlinearClassifier
+from mnist_lessons.models import NonlinearClassifier, predict
 from mnist_lessons.training.loops import History, check_learned, evaluate, fit, make_optimizer
 from mnist_lessons.schedules import CosineSchedule, StepSchedule
 
@@ -48,7 +48,7 @@ def test_sharded_batches_check_rank_and_world_size(batches, rank, world, message
     (lambda x: plots.show_digits(x[:0]), "no images to show"),
     (lambda x: plots.show_digits(x, ncols=0), "ncols"),
     (lambda x: plots.show_digits(x[:5], labels=[1, 2]), "2 titles or labels for 5 images"),
-    (lambda x: plots.predict(NonlinearClassifier(), []), "got no batches"),
+    (lambda x: predict(NonlinearClassifier(), []), "got no batches"),
     (lambda x: plots.plot_activations([]), "at least one activation"),
 ])
 def test_figure_helpers_name_bad_input(call, message):

@@ -464,7 +464,9 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from idx import md5_table, tiny_mnist_bytes
 from mnist_lessons.data import fetch
+from mnist_lessons.log import setup_logging
 
+setup_logging()  # an entry point: the library alone logs nowhere
 files = tiny_mnist_bytes()
 fetch.MNIST_MD5 = md5_table(files)
 

@@ -26,10 +26,20 @@ def test_an_unnamed_index_is_left_out():
     assert header_texts(html) == ["a"] and "One row" in html
 
 
-@pytest.mark.parametrize("bad, error", [([1, 2], TypeError), (pd.DataFrame({"a": [1]}), ValueError)])
-def test_bad_arguments_are_named(bad, error):
-    with pytest.raises(error, match="show_table|decimals"):
-        show_table(bad, decimals=-1 if error is ValueError else 2)
+@pytest.mark.parametrize("bad, decimals, error, message", [
+    ([1, 2], 2, TypeError, "show_table() needs a pandas DataFrame, got list"),
+    (pd.DataFrame({"a": [1]}), -1, ValueError, "decimals must be an integer >= 0, got -1"),
+    (pd.DataFrame({"a": [1]}), 1.5, ValueError, "decimals must be an integer >= 0, got 1.5"),
+])
+def test_bad_arguments_are_named(bad, decimals, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        show_table(bad, decimals=decimals)
+
+
+def test_a_numpy_integer_is_a_number_of_decimals():
+    import numpy as np
+
+    assert "93.5" in show_table(pd.DataFrame({"a": [93.456]}), decimals=np.int64(1)).to_html()
 
 
 def test_cells_are_padded_and_numbers_right_aligned_in_the_html_itself():

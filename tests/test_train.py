@@ -86,19 +86,12 @@ def test_train_one_epoch_takes_one_step_per_batch():
     assert all(p.grad is None or not p.grad.any() for p in model.parameters())
 
 
-def test_logs_one_line_per_epoch(caplog):
-    import logging
-
-    logger = logging.getLogger("mnist_lessons")
-    logger.addHandler(caplog.handler)
-    try:
-        seed_everything(0)
-        x, y = toy_data()
-        model = LinearClassifier()
-        fit(model, TensorBatches(x, y, 50), TensorBatches(x, y, 50), make_optimizer("sgd", model.parameters()), epochs=2)
-    finally:
-        logger.removeHandler(caplog.handler)
-    lines = [r.getMessage() for r in caplog.records if r.name == "mnist_lessons.training.loops"]
+def test_logs_one_line_per_epoch(lessons_log):
+    seed_everything(0)
+    x, y = toy_data()
+    model = LinearClassifier()
+    fit(model, TensorBatches(x, y, 50), TensorBatches(x, y, 50), make_optimizer("sgd", model.parameters()), epochs=2)
+    lines = [r.getMessage() for r in lessons_log.records if r.name == "mnist_lessons.training.loops"]
     assert len(lines) == 2
     assert re.fullmatch(r"epoch 1 \| train loss \d\.\d{3} acc \d+\.\d\d % \| val loss \d\.\d{3} acc \d+\.\d\d % "
                         r"\| lr 0\.05 \| \d+\.\d\d s", lines[0]), lines[0]  # each number says what it is
@@ -251,7 +244,7 @@ def test_fit_refuses_an_optimizer_over_another_models_parameters():
 
 @pytest.mark.parametrize("batches", [lambda x, y: [x], lambda x, y: x])
 def test_predict_says_it_needs_images_with_labels(batches):
-    from mnist_lessons.figures.plots import predict
+    from mnist_lessons.models import predict
 
     x, y = toy_data(8)
     with pytest.raises(TypeError, match=r"^predict\(\) needs \(X, y\) batches, images with their labels"):

@@ -23,6 +23,7 @@ from torch import nn  # noqa: E402
 
 from mnist_lessons.figures import diagrams  # noqa: E402
 from mnist_lessons.figures import plots as viz  # noqa: E402
+from mnist_lessons.models import first_layer_maps, predict  # noqa: E402
 
 TITLE = re.compile(r"^(\d) \((\d)\)$")
 
@@ -57,7 +58,7 @@ def image_titles(fig: Figure) -> list[str]:
 
 def true_labels_for(model: nn.Module, x: torch.Tensor, correct: bool) -> torch.Tensor:
     """Labels that make the model right everywhere (``correct``) or wrong everywhere."""
-    predicted, _ = viz.predict(model, (x, torch.zeros(len(x), dtype=torch.long)))
+    predicted, _ = predict(model, (x, torch.zeros(len(x), dtype=torch.long)))
     return predicted if correct else (predicted + 1) % 10
 
 
@@ -103,7 +104,7 @@ def test_plot_history_compares_runs_by_validation():
 def test_predict_restores_mode_and_keeps_no_graph(model, data):
     x, y = data
     model.train()
-    predicted, labels = viz.predict(model, [(x[:25], y[:25]), (x[25:], y[25:])])
+    predicted, labels = predict(model, [(x[:25], y[:25]), (x[25:], y[25:])])
     assert model.training
     assert predicted.shape == labels.shape == (40,)
     assert predicted.dtype == torch.long and not predicted.requires_grad
@@ -117,7 +118,7 @@ def test_show_predictions_titles_and_highlights(model, data):
     y[[1, 4]] = (y[[1, 4]] + 1) % 10  # exactly two wrong
     fig = viz.show_predictions(model, x, y, n=10)
     axes = [ax for ax in fig.axes if ax.images]
-    predicted, _ = viz.predict(model, (x[:10], y[:10]))
+    predicted, _ = predict(model, (x[:10], y[:10]))
     assert [ax.get_title() for ax in axes] == [f"{p} ({t})" for p, t in zip(predicted.tolist(), y[:10].tolist())]
     red = to_rgba(viz.WRONG)
     assert [i for i, ax in enumerate(axes) if to_rgba(ax.title.get_color()) == red] == [1, 4]
@@ -272,7 +273,7 @@ def test_first_layer_maps_are_the_first_block_before_pooling_and_keep_the_mode()
 
     torch.manual_seed(0)
     model = ConvClassifier().train()
-    maps = viz.first_layer_maps(model, torch.rand(28, 28))
+    maps = first_layer_maps(model, torch.rand(28, 28))
     assert maps.shape == (16, 28, 28) and maps.min() >= 0  # ReLU outputs, not pooled
     assert model.training
 

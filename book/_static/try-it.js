@@ -133,7 +133,7 @@
     return Array.from(image, Math.fround);  // float32, as drawing.py returns
   }
 
-  // --- the forward pass (mnist_lessons.training.export.forward) -----------------------
+  // --- the forward pass (mnist_lessons.training.export.to_torch) ----------------------
 
   function forward(net, pixels) {
     var w = net.weights, shape = net.meta.input.slice(), x = Float64Array.from(pixels);

@@ -9,11 +9,13 @@ evaluation. Argument types live in :mod:`mnist_lessons.cli.args`.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import __version__, config
+from ..log import setup_logging
 from .args import LessonParser, check_outputs, output_file, root_argument, seed, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 
@@ -82,15 +84,13 @@ class ProgressBatches:
             return
         import time
 
-        from ..log import get_logger
-
         start = last = time.monotonic()
         for done, batch in enumerate(self.batches, 1):
             yield batch
             now = time.monotonic()
             if now - last >= self.every_s and done < len(self.batches):
                 last = now
-                get_logger("mnist_lessons.cli").info(
+                logging.getLogger(__name__).info(
                     f"{self.label} {self.epoch}: {done}/{len(self.batches)} batches, {now - start:.0f} s")
 
 
@@ -123,14 +123,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.batches import mnist_splits
-    from ..log import get_logger
     from ..devices import pick_device
     from ..training.loops import evaluate
     from ..models import describe_network
     from ..outputs import save_state_dict
     from ..training.recipe import run
 
-    log = get_logger("mnist_lessons.cli")
+    log = logging.getLogger(__name__)
     config = run_config(args)  # bad combinations fail here, before any data is loaded
     device = pick_device(args.device)
     splits = mnist_splits(args.root, device=device, seed=args.seed)
@@ -147,6 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mnist-lessons`` and ``python -m mnist_lessons``."""
+    setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":  # settings that do not fit together are argument errors too

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import hashlib
 import io
+import logging
 import os
 import shutil
 import signal
@@ -30,10 +31,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from mnist_lessons.config import DATA_DIR_ENV
-from mnist_lessons.log import get_logger
 from mnist_lessons.outputs import process_alive
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 #: MD5 checksums of the four uncompressed IDX files (the tests swap this table).
 MNIST_MD5: dict[str, str] = {

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +22,8 @@ from torchvision.transforms import ToTensor
 from mnist_lessons.checks import check_int, check_number
 from mnist_lessons.data import fetch
 from mnist_lessons.config import DATA_DIR_ENV, DEFAULT_DATA_DIR, SEED, VAL_FRACTION
-from mnist_lessons.log import get_logger
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:

@@ -49,14 +49,14 @@ from ..checks import check_int
 from ..cli.args import LessonParser, check_outputs, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability, timeout_seconds
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..data.mnist import data_root
-from ..log import LINE_ENV, get_logger, running_in_notebook
+from ..log import LINE_ENV, running_in_notebook, setup_logging
 from ..models import MODELS, count_parameters, describe_network
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
 from ..training.recipe import RunConfig
 from ..outputs import save_state_dict, write_or_rescue
 from . import launchers
 
-log = get_logger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
+log = logging.getLogger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
 PROG = "mnist_lessons.distributed"
 
 #: Environment variables for tests: make rank ``FAIL_RANK_ENV`` fail at the
@@ -333,6 +333,7 @@ def _lost_contact(err: Exception) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
+    setup_logging()
     rank = _rank_or_zero()
     parser = build_parser(writer=rank == 0)
     if rank != 0:

@@ -1,6 +1,7 @@
 """Every figure of the book, drawn in its style.
 
 ``style`` (the ambivalent style and the figure width), ``plots`` (digits,
-predictions, training curves, sweep, regularisation and convolution figures)
-and ``diagrams`` (network drawings).
+predictions, training curves, sweeps, seed bands, regularisation and
+convolution figures), ``tables`` (tables with named headers) and ``diagrams``
+(network drawings).
 """

@@ -1,5 +1,5 @@
-"""Every plot of the book, in its style: data, predictions, training runs, sweeps,
-regularisation and gradient experiments, convolutions.
+"""Every plot of the book, in its style: data, predictions, training runs, sweeps, seed
+bands, regularisation and gradient experiments, convolutions.
 
 Every function returns its :class:`~matplotlib.figure.Figure` (it never calls
 ``plt.show``) and applies :func:`mnist_lessons.figures.style.use_style` first.
@@ -17,8 +17,8 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,128 +31,118 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
-from ..checks import check_int, checked_batches
+from ..checks import check_int
 from ..config import NUM_CLASSES
 from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
+from ..models import Batches, as_batches, predict, predictions
 from .style import WIDTH, use_style
 
-Batch = tuple[Tensor, Tensor]
-#: One ``(X, y)`` pair or an iterable of them.
-Batches = Union[Batch, Iterable[Batch]]
+if TYPE_CHECKING:
+    from ..experiments.noise import SeedStudy
 
 #: Colour that marks wrong predictions (ambivalent's red).
 WRONG = "#c62828"  # a red with 5.6 : 1 contrast on the white figure background
 #: Display names of the activation functions in ``torch.nn.functional``.
 ACTIVATION_TITLES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}
+#: One marker per line of a comparison, in turn.
+MARKERS = "osD^v"
+#: Negative values blue, zero white, positive red: ambivalent's own blue and red.
+DIVERGING = LinearSegmentedColormap.from_list("blue_white_red", ["#2196F3", "#ffffff", "#EF5350"])
 
 
-def _batches(data: Batches) -> Iterator[Batch]:
-    """Yield ``(X, y)`` batches from one pair or an iterable of pairs (single samples become batches of one)."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, Tensor) for t in data):
-        data = [data]
-    for x, y in data:
-        y = torch.as_tensor(y)
-        yield (x.unsqueeze(0), y.unsqueeze(0)) if y.ndim == 0 else (x, y)
+def _line(i: int, label: str, marker: str | None = None) -> dict:
+    """The style of the ``i``-th line of a comparison: its colour and marker (by default, its own)."""
+    return {"color": f"C{i}", "marker": marker or MARKERS[i % len(MARKERS)], "markersize": 4, "label": label}
+
+
+def _panels(n: int = 1, height: float = 3.6, width: float = WIDTH, **subplots) -> tuple[Figure, list[Axes]]:
+    """A figure (the book's width unless told) with ``n`` panels side by side."""
+    use_style()
+    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
+    return fig, list(axes.flat)
+
+
+def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None) -> Figure:
+    """``ax``'s legend below the panels (so it never covers a curve), whole numbers on every x axis, and the title."""
+    for panel in fig.axes:
+        if panel.get_xscale() == "linear":
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, n_lines))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _grid(n: int, ncols: int, panel_width: float, panel_height: float, title: str | None = None) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels in rows of ``ncols``, sized per panel, with room for ``title``."""
+    use_style()
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    height = nrows * panel_height + (0.4 if title else 0.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * panel_width, height), squeeze=False, layout="constrained")
+    panels = list(axes.flat)
+    for ax in panels[n:]:
+        ax.remove()
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig, panels[:n]
+
+
+def _bare(ax: Axes, title: str | None = None, **title_style) -> None:
+    """No ticks and no grid on an image panel; its title, if any."""
+    ax.set(xticks=[], yticks=[])
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=11, **title_style)
 
 
 def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None, n: int | None) -> tuple[Tensor, Tensor | None]:
     """The first ``n`` images and labels (all of them for tensors when ``n`` is None)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
-    n, count = (10 if n is None else n), 0
+    n = 10 if n is None else n
     xs: list[Tensor] = []
     ys: list[Tensor] = []
-    for x, y in _batches(images):
-        xs.append(x[: n - count])
-        ys.append(y[: n - count])
-        count += len(xs[-1])
-        if count >= n:
+    for x, y in as_batches("show_digits()", images):
+        xs.append(x[: n - sum(map(len, xs))])
+        ys.append(y[: len(xs[-1])])
+        if sum(map(len, xs)) >= n:
             break
     return torch.cat(xs), torch.cat(ys)
 
 
-def _grid(n: int, ncols: int, panel_width: float, panel_height: float, extra: float = 0.0) -> tuple[Figure, list[Axes]]:
-    """A figure of ``n`` panels in rows of ``ncols``, sized per panel plus ``extra`` inches of height."""
-    use_style()
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(ncols * panel_width, nrows * panel_height + extra), squeeze=False, layout="constrained"
-    )
-    panels = list(axes.flat)
-    for ax in panels[n:]:
-        ax.remove()
-    return fig, panels[:n]
-
-
-def _show_images(
-    images: Tensor, titles: Sequence[str], ncols: int, wrong: Sequence[bool] | None = None, suptitle: str | None = None
-) -> Figure:
+def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: Sequence[bool] | None = None,
+                 suptitle: str | None = None) -> Figure:
     """Draw ``images`` in a grid, one title each; ``wrong`` ones get a red title and frame."""
-    ncols = check_int("ncols", ncols, minimum=1)
     if len(images) == 0:
         raise ValueError("there are no images to show: give at least one (n >= 1)")
     if len(titles) != len(images):
         raise ValueError(f"got {len(titles)} titles or labels for {len(images)} images; give one per image")
     cell = WIDTH / ncols
-    fig, axes = _grid(len(images), ncols, cell, cell * 1.3, 0.35 if suptitle else 0.0)
-    wrong = wrong if wrong is not None else [False] * len(images)
-    for ax, image, title, bad in zip(axes, images.detach().cpu().float(), titles, wrong):
+    fig, axes = _grid(len(images), ncols, cell, cell * 1.3, suptitle)
+    for ax, image, title, bad in zip(axes, images.detach().cpu().float(), titles, wrong or [False] * len(images)):
         side = math.isqrt(image.numel())
         ax.imshow(image.reshape(side, side).numpy(), cmap="gray")
-        ax.set(xticks=[], yticks=[])
-        ax.set_title(title, fontsize=11, color=WRONG if bad else plt.rcParams["axes.titlecolor"])
+        _bare(ax, title, color=WRONG if bad else plt.rcParams["axes.titlecolor"])
         for spine in ax.spines.values():
             spine.set(visible=bad, color=WRONG, linewidth=2.5)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=12)
     return fig
 
 
-def show_digits(
-    images: Tensor | Batches,
-    labels: Tensor | Sequence[int] | None = None,
-    ncols: int = 10,
-    titles: Sequence[str] | None = None,
-    n: int | None = None,
-) -> Figure:
+def show_digits(images: Tensor | Batches, labels: Tensor | Sequence[int] | None = None, ncols: int = 10,
+                titles: Sequence[str] | None = None, n: int | None = None) -> Figure:
     """Show digits in a grid, titled with their labels (or ``titles``).
 
     ``n`` defaults to all given tensors, or ``ncols`` images from batches.
 
-    >>> fig = show_digits(train_x[:10], train_y[:10])  # the first ten training digits  # doctest: +SKIP
+    >>> [ax.get_title() for ax in show_digits(torch.rand(3, 1, 28, 28), [7, 2, 1]).axes]
+    ['7', '2', '1']
     """
+    ncols = check_int("ncols", ncols, minimum=1)
     x, y = _take(images, labels, n if n is not None or isinstance(images, Tensor) else ncols)
     if titles is None:
         titles = [""] * len(x) if y is None else [str(int(label)) for label in y]
     return _show_images(x, titles, ncols)
-
-
-def _predicted(model: nn.Module, batches: Batches) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-    """Yield ``(X, y, predicted)`` per batch on the CPU: eval mode, no gradients, mode restored after."""
-    was_training = model.training
-    device = next(model.parameters(), torch.empty(0)).device
-    model.eval()
-    try:
-        for x, y in _batches(batches):
-            with torch.no_grad():
-                predicted = model(x.to(device)).argmax(dim=1).cpu()
-            yield x.cpu(), y.cpu(), predicted
-    finally:
-        model.train(was_training)
-
-
-def predict(model: nn.Module, batches: Batches) -> tuple[Tensor, Tensor]:
-    """Return ``(predicted, true)`` labels over all batches (eval mode, no gradients).
-
-    >>> preds, labels = predict(model, test_batches)  # doctest: +SKIP
-    >>> accuracy = (preds == labels).float().mean()  # doctest: +SKIP
-    """
-    one_pair = isinstance(batches, (tuple, list)) and len(batches) == 2 and all(isinstance(t, Tensor) for t in batches)
-    results = list(_predicted(model, batches if one_pair else checked_batches("predict()", batches)))
-    if not results:
-        raise ValueError("predict() got no batches: the loader is empty")
-    return torch.cat([p for _, _, p in results]), torch.cat([y for _, y, _ in results])
 
 
 def _title(predicted: Tensor, true: Tensor) -> str:
@@ -160,12 +150,14 @@ def _title(predicted: Tensor, true: Tensor) -> str:
     return f"{int(predicted)} ({int(true)})"
 
 
-def show_predictions(
-    model: nn.Module, images: Tensor | Batches, labels: Tensor | Sequence[int] | None = None, n: int = 10
-) -> Figure:
+def show_predictions(model: nn.Module, images: Tensor | Batches, labels: Tensor | Sequence[int] | None = None,
+                     n: int = 10) -> Figure:
     """Show ``n`` digits titled "predicted (true)", wrong ones in red.
 
-    >>> fig = show_predictions(model, test_x, test_y, n=10)  # doctest: +SKIP
+    >>> from mnist_lessons.models import LinearClassifier
+    >>> fig = show_predictions(LinearClassifier(), torch.rand(3, 1, 28, 28), [0, 1, 2])
+    >>> fig.get_suptitle().endswith("of 3 wrong")
+    True
     """
     x, y = _take(images, labels, n)
     if y is None:
@@ -177,14 +169,11 @@ def show_predictions(
 
 
 def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
-    """Show the first ``n`` misclassified digits over all batches, titled "predicted (true)".
-
-    >>> fig = show_failures(model, test_batches)  # doctest: +SKIP
-    """
+    """Show the first ``n`` misclassified digits over all batches, titled "predicted (true)"."""
     images: list[Tensor] = []
     titles: list[str] = []
     seen = failed = 0
-    for x, y, predicted in _predicted(model, batches):
+    for x, y, predicted in predictions(model, batches):
         misses = (predicted != y).nonzero().flatten()
         seen, failed = seen + len(y), failed + len(misses)
         for i in misses[: n - len(images)]:
@@ -197,8 +186,7 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
         fig.suptitle(summary, fontsize=12)
         return fig
     shown = f"first {len(images)}" if failed > len(images) else "all"
-    suptitle = f"{summary} · {shown} shown as predicted (true)"
-    return _show_images(torch.stack(images), titles, 10, [True] * len(images), suptitle)
+    return _show_images(torch.stack(images), titles, 10, [True] * len(images), f"{summary} · {shown} shown as predicted (true)")
 
 
 def label_colour(background: Any) -> str:
@@ -212,15 +200,11 @@ def label_colour(background: Any) -> str:
 
 
 def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
-    """Heatmap of how often each true digit (rows) gets each predicted label (columns).
-
-    >>> fig = plot_confusion_matrix(model, test_batches)  # doctest: +SKIP
-    """
+    """Heatmap of how often each true digit (rows) gets each predicted label (columns)."""
     predicted, true = predict(model, batches)
     k = max(NUM_CLASSES, int(torch.cat([predicted, true]).max()) + 1)
     counts = torch.bincount(true * k + predicted, minlength=k * k).reshape(k, k)
-    use_style()
-    fig, ax = plt.subplots(figsize=(WIDTH, 6.4), layout="constrained")
+    fig, (ax,) = _panels(1, 6.4)
     blue = np.array(to_rgb("C0"))
     # Opaque cells, light to dark blue, so the counts read on any page; zeros
     # are left out and show the page itself.
@@ -243,11 +227,8 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
     ``history`` has list attributes ``epoch, train_loss, train_acc, val_loss,
     val_acc`` (a :class:`mnist_lessons.training.loops.History`); a dict
     ``{label: history}`` compares runs.
-
-    >>> fig = plot_history({"linear": linear_history, "3 hidden layers": deep_history})  # doctest: +SKIP
     """
-    use_style()
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    fig, (acc_ax, loss_ax) = _panels(2)
     if isinstance(history, Mapping):
         curves = [(str(label), run.epoch, run.val_acc, run.val_loss) for label, run in history.items()]
     else:
@@ -256,23 +237,12 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
     for i, (label, epochs, acc, loss) in enumerate(curves):
         for ax, values in ((acc_ax, acc), (loss_ax, loss)):
             if len(values) == len(epochs) > 0:
-                ax.plot(epochs, values, marker="o", markersize=4, color=f"C{i}", label=label)
+                ax.plot(epochs, values, **_line(i, label, "o"))
     # Several runs: only validation curves are drawn, and the labels say so.
     which = "Validation " if isinstance(history, Mapping) else ""
-    acc_ax.set_ylabel(f"{which}accuracy (%)".capitalize())
-    loss_ax.set_ylabel(f"{which}loss".capitalize())
-    return _finish_epoch_panels(fig, (acc_ax, loss_ax), len(curves), title)
-
-
-def _finish_epoch_panels(fig: Figure, axes: Sequence[Axes], n_lines: int, title: str | None) -> Figure:
-    """Whole epochs completed on every x axis, the first panel's legend below the panels, and the title."""
-    for ax in axes:
-        ax.set_xlabel("Epochs completed")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=min(4, n_lines))
-    if title:
-        fig.suptitle(title)
-    return fig
+    acc_ax.set(xlabel="Epochs completed", ylabel=f"{which}accuracy (%)".capitalize())
+    loss_ax.set(xlabel="Epochs completed", ylabel=f"{which}loss".capitalize())
+    return _legend_below(fig, acc_ax, len(curves), title)
 
 
 def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")) -> Figure:
@@ -296,31 +266,49 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
     return fig
 
 
-# ---------------------------------------------------------------------------
-# Comparing runs: sweeps and schedules
-
 def plot_schedules(histories: Mapping[str, Any]) -> Figure:
-    """Learning rate (log scale) and validation accuracy per epoch, one colour per run.
-
-    >>> fig = plot_schedules(result.histories)  # doctest: +SKIP
-    """
+    """Learning rate (log scale) and validation accuracy per epoch, one colour per run."""
     if not histories:
         raise ValueError("give at least one run to plot")
-    use_style()
-    fig, (lr_ax, acc_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    fig, (lr_ax, acc_ax) = _panels(2)
     for i, (label, h) in enumerate(histories.items()):
-        lr_ax.plot(h.epoch, h.lr, marker="o", markersize=4, color=f"C{i}", label=label)
-        acc_ax.plot(h.epoch, h.val_acc, marker="o", markersize=4, color=f"C{i}", label=label)
+        lr_ax.plot(h.epoch, h.lr, **_line(i, label, "o"))
+        acc_ax.plot(h.epoch, h.val_acc, **_line(i, label, "o"))
     lr_ax.set(xlabel="Epoch", ylabel="Learning rate used in the epoch", yscale="log")
     acc_ax.set(xlabel="Epochs completed", ylabel="Validation accuracy (%)")
-    for ax in (lr_ax, acc_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.legend(*lr_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(histories)))
-    return fig
+    return _legend_below(fig, lr_ax, len(histories))
 
 
-# ---------------------------------------------------------------------------
-# Over- and underfitting, regularisation and gradients
+#: Axis titles for the metrics a band plot can draw.
+AXIS_TITLES: dict[str, str] = {
+    "val_acc": "Validation accuracy (%)",
+    "train_acc": "Training accuracy (%)",
+    "val_loss": "Validation loss",
+    "train_loss": "Training loss",
+    "gap": "Training − validation accuracy (points)",
+}
+
+
+def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = ("val_acc", "val_loss")) -> Figure:
+    """One panel per metric: each study's mean per epoch (line, own marker) and mean ± one standard deviation
+    over its seeds (band); epochs are numbered from 1 (the point after the first epoch).
+
+    A chapter draws a sweep's studies with ``plot_seed_bands(sweep.studies, metrics=("val_acc", "val_loss"))``.
+    """
+    if not studies:
+        raise ValueError("plot_seed_bands() needs at least one SeedStudy")
+    unknown = [m for m in metrics if m not in AXIS_TITLES]
+    if not metrics or unknown:
+        raise ValueError(f"metrics must be some of {', '.join(AXIS_TITLES)}, got {list(metrics)}")
+    fig, axes = _panels(len(metrics), width=WIDTH / 2 * len(metrics))
+    for ax, metric in zip(axes, metrics):
+        for i, (label, study) in enumerate(studies.items()):
+            epochs, mean, std = study.curve(metric)
+            ax.plot(list(epochs), mean, **_line(i, f"{label} ({len(study.seeds)} seeds)"))
+            ax.fill_between(list(epochs), [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                            color=f"C{i}", alpha=0.2, linewidth=0)
+        ax.set(xlabel="Epochs completed", ylabel=AXIS_TITLES[metric])
+    return _legend_below(fig, axes[0], min(3, len(studies)))
 
 
 def plot_polynomial_fits(
@@ -335,24 +323,22 @@ def plot_polynomial_fits(
     missing = [d for d in degrees if d not in fits.fits]
     if missing:
         raise ValueError(f"degrees {missing} were not fitted; fitted: {fits.degrees}")
-    use_style()
-    fig, axes = plt.subplots(1, len(degrees), figsize=(WIDTH, 3.0), sharey=True, squeeze=False, layout="constrained")
+    fig, axes = _panels(len(degrees), 3.0, sharey=True)
     grid = np.linspace(0, 1, 400)
-    for i, (ax, d) in enumerate(zip(axes.flat, degrees)):
+    for i, (ax, d) in enumerate(zip(axes, degrees)):
         ax.plot(grid, true_curve(grid), color="C2", linewidth=1.5, label="true curve")
         ax.plot(grid, fits.fits[d](grid), color="C0", linewidth=2, label="fitted polynomial")
         ax.plot(fits.x_train, fits.y_train, "o", color="C1", markersize=5, label="training points")
         name = f"degree {d}" if titles is None else f"{titles[i]} (degree {d})"
         ax.set(title=name, xlabel="x", ylim=(-2.0, 2.0))
-    axes.flat[0].set_ylabel("y")
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    axes[0].set_ylabel("y")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
     return fig
 
 
 def plot_error_by_degree(fits: PolynomialFits) -> Figure:
     """Error (log scale) on the training points and on fresh points, against the degree of the polynomial."""
-    use_style()
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
+    fig, (ax,) = _panels(1, 3.4)
     errors = np.array(fits.train_error + fits.test_error)
     floor = errors[errors > EXACT].min() / 3  # exact fits (error ~0) would squash a log scale
     train = np.maximum(fits.train_error, floor)
@@ -371,48 +357,18 @@ def plot_error_by_degree(fits: PolynomialFits) -> Figure:
     return fig
 
 
-def plot_generalisation(histories: Mapping[str, object], title: str | None = None) -> Figure:
-    """Compare runs by how well they generalise: accuracy gap and validation loss per epoch.
-
-    Left, training minus validation accuracy (percentage points); right, the
-    validation loss, zoomed on the range where runs differ. ``histories`` maps a label to a
-    :class:`mnist_lessons.training.loops.History` (anything with lists ``epoch,
-    train_acc, val_acc, val_loss``).
-
-    >>> fig = plot_generalisation({"no regulariser": plain.history, "dropout": dropout.history})  # doctest: +SKIP
-    """
-    if not histories:
-        raise ValueError("give at least one run to plot")
-    use_style()
-    fig, (gap_ax, loss_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
-    for i, (label, h) in enumerate(histories.items()):
-        gap = [train - val for train, val in zip(h.train_acc, h.val_acc)]
-        gap_ax.plot(h.epoch, gap, color=f"C{i}", label=label)
-        loss_ax.plot(h.epoch, h.val_loss, color=f"C{i}", label=label)
-    gap_ax.axhline(0, color="grey", linewidth=0.8)
-    # Zoom the loss axis on where the runs differ; the first epochs' high losses run off the top.
-    lowest = [min(h.val_loss) for h in histories.values()]
-    loss_ax.set_ylim(0.9 * min(lowest), 2 * max(lowest))
-    gap_ax.set_ylabel("Train − validation accuracy (points)")
-    loss_ax.set_ylabel("Validation loss")
-    return _finish_epoch_panels(fig, (gap_ax, loss_ax), len(histories), title)
-
-
 def plot_learning_curve(curve: Any) -> Figure:
     """A learning curve: train − validation gap (left) and validation accuracy (right) against training images.
 
     ``curve`` is a :class:`mnist_lessons.experiments.curves.LearningCurve`; one
     line (own marker) per variant, on a logarithmic axis of training-set sizes.
-
-    >>> fig = plot_learning_curve(learning_curve((1_000, 4_000), {"plain": config}, splits))  # doctest: +SKIP
     """
     variants = list(getattr(curve, "variants", []))
     if not variants:
         raise ValueError("plot_learning_curve() needs a LearningCurve with at least one variant")
-    use_style()
-    fig, (gap_ax, acc_ax) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    fig, (gap_ax, acc_ax) = _panels(2)
     for i, variant in enumerate(variants):
-        style = {"color": f"C{i}", "marker": "osD^v"[i % 5], "markersize": 5, "label": variant}
+        style = _line(i, variant) | {"markersize": 5}
         gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
         acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
     for ax in (gap_ax, acc_ax):
@@ -422,35 +378,41 @@ def plot_learning_curve(curve: Any) -> Figure:
         ax.set_xlabel("Training images")
     gap_ax.set_ylabel("Train − validation accuracy (points)")
     acc_ax.set_ylabel("Validation accuracy (%)")
-    fig.legend(*gap_ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(4, len(variants)))
-    return fig
+    return _legend_below(fig, gap_ax, len(variants))
 
 
-def plot_gradient_norms(norms: Mapping[str, Sequence[float]]) -> Figure:
-    """Gradient size per layer (log scale) for several networks, layer 1 next to the input.
-
-    >>> fig = plot_gradient_norms({"sigmoid": [1e-6, 1e-3, 1.0], "ReLU": [0.8, 0.9, 1.0]})
-    """
-    if not norms:
-        raise ValueError("give at least one list of gradient norms")
-    use_style()
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), layout="constrained")
-    markers = "osD^v"
-    for i, (label, values) in enumerate(norms.items()):
-        layers = np.arange(1, len(values) + 1)
-        ax.plot(layers, values, marker=markers[i % len(markers)], color=f"C{i}", label=label)
-    ax.set(xlabel="Layer (1 = next to the input, last = output layer)", ylabel="Size of the weight gradient",
-           yscale="log")
+def _line_plot(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], height: float, **axes_settings) -> Figure:
+    """One line (own colour and marker) per ``label: (x, y)`` on one panel, whole numbers on the x axis."""
+    fig, (ax,) = _panels(1, height)
+    for i, (label, (x, y)) in enumerate(curves.items()):
+        ax.plot(list(x), list(y), **_line(i, label))
+    ax.set(**axes_settings)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return fig
 
 
-# ---------------------------------------------------------------------------
-# Convolutions: filters, feature maps and robustness
+def plot_gradient_norms(norms: Mapping[str, Sequence[float]]) -> Figure:
+    """Gradient size per layer (log scale) for several networks, layer 1 next to the input."""
+    if not norms:
+        raise ValueError("give at least one list of gradient norms")
+    curves = {label: (range(1, len(values) + 1), values) for label, values in norms.items()}
+    return _line_plot(curves, 3.8, xlabel="Layer (1 = next to the input, last = output layer)",
+                      ylabel="Size of the weight gradient", yscale="log")
 
-#: Negative values blue, zero white, positive red: ambivalent's own blue and red.
-DIVERGING = LinearSegmentedColormap.from_list("blue_white_red", ["#2196F3", "#ffffff", "#EF5350"])
+
+def plot_shift_robustness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                          xlabel: str = "Shift to the right (pixels)") -> Figure:
+    """Accuracy (%) against how far the images were moved, one line per model; ``curves`` maps a label to
+    ``(shifts, accuracies)``.
+
+    >>> fig = plot_shift_robustness({"plain": ([0, 1, 2], [99.1, 98.8, 95.0])})
+    """
+    return _line_plot(curves, 3.6, xlabel=xlabel, ylabel="Validation accuracy (%)")
+
+
+# ---------------------------------------------------------------------------
+# Convolutions: filters, feature maps and templates
 
 
 def _as_images(t: Tensor) -> Tensor:
@@ -465,25 +427,20 @@ def _as_images(t: Tensor) -> Tensor:
     return t
 
 
-def _bare(ax: Axes, title: str | None = None) -> None:
-    ax.set(xticks=[], yticks=[])
-    ax.grid(False)
-    if title:
-        ax.set_title(title, fontsize=11)
-
-
-def _diverging(ax: Axes, image: Tensor, limit: float | None = None):
+def _diverging(ax: Axes, image: Tensor, limit: float | None = None, title: str | None = None):
     """Show ``image`` blue-white-red around zero, framed so that white values stand out from a white page."""
     limit = limit if limit is not None else float(image.abs().max()) or 1.0
     for spine in ax.spines.values():
         spine.set(visible=True, color=plt.rcParams["text.color"], linewidth=0.8)
+    _bare(ax, title)
     return ax.imshow(image.numpy(), cmap=DIVERGING, vmin=-limit, vmax=limit)
 
 
 def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title: str = "filter") -> Figure:
     """Three panels: a digit, the filter slid over it (values written in), and what came out.
 
-    >>> fig = show_convolution(digit, kernel, F.conv2d(digit, kernel, padding=1))  # doctest: +SKIP
+    >>> digit, kernel = torch.rand(1, 1, 28, 28), torch.ones(1, 1, 3, 3)
+    >>> fig = show_convolution(digit, kernel, F.conv2d(digit, kernel, padding=1))
     """
     image, kernel, output = (_as_images(t)[0] for t in (image, kernel, output))
     use_style()
@@ -491,13 +448,22 @@ def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title
                              gridspec_kw={"width_ratios": [1, 1, 1.15]})
     axes[0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
     _bare(axes[0], "input digit")
-    _diverging(axes[1], kernel)
+    _diverging(axes[1], kernel, title=kernel_title)
     for (row, col), value in zip(torch.cartesian_prod(*map(torch.arange, kernel.shape)).tolist(), kernel.flatten()):
         axes[1].text(col, row, f"{value:g}", ha="center", va="center", fontsize=12, color="#1e1e1e")
-    _bare(axes[1], kernel_title)
-    shown = _diverging(axes[2], output)
-    _bare(axes[2], "output")
-    fig.colorbar(shown, ax=axes[2], shrink=0.8)
+    fig.colorbar(_diverging(axes[2], output, title="output"), ax=axes[2], shrink=0.8)
+    return fig
+
+
+def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None = None) -> Figure:
+    """One panel per image, titled by its index; ``shared``: one scale for all, with a colour bar."""
+    limit = (float(images.abs().max()) or 1.0) if shared else None
+    cell = WIDTH / (min(ncols, len(images)) + (0.6 if shared else 0))
+    fig, axes = _grid(len(images), ncols, cell, cell, title)
+    for i, ax in enumerate(axes):
+        shown = _diverging(ax, images[i], limit, f"{i}")
+    if shared:
+        fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
     return fig
 
 
@@ -507,33 +473,18 @@ def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
     Red pixels add to the class's score when inked, blue ones subtract, white
     ones do not matter; the colour bar gives the values.
 
-    >>> fig = show_templates(model.linear.weight)  # doctest: +SKIP
+    >>> from mnist_lessons.models import LinearClassifier
+    >>> fig = show_templates(LinearClassifier().linear.weight)
     """
-    templates = _as_images(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight)
-    limit = float(templates.abs().max()) or 1.0
-    cell = WIDTH / (min(ncols, len(templates)) + 0.6)
-    fig, axes = _grid(len(templates), ncols, cell, cell)
-    for i, ax in enumerate(axes):
-        shown = _diverging(ax, templates[i], limit)
-        _bare(ax, f"{i}")
-    fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
-    return fig
+    return _diverging_grid(_as_images(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight), ncols, True)
 
 
 def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
     """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale.
 
-    >>> fig = show_filters(model.features[0][0].weight)  # doctest: +SKIP
+    >>> fig = show_filters(torch.randn(4, 1, 3, 3), title="four filters")
     """
-    filters = _as_images(weight)
-    cell = WIDTH / max(1, min(ncols, len(filters)))
-    fig, axes = _grid(len(filters), ncols, cell, cell, 0.4 if title else 0.0)
-    for i, ax in enumerate(axes):
-        _diverging(ax, filters[i])
-        _bare(ax, f"{i}")
-    if title:
-        fig.suptitle(title, fontsize=12)
-    return fig
+    return _diverging_grid(_as_images(weight), ncols, False, title)
 
 
 def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8, title: str | None = None) -> Figure:
@@ -543,7 +494,7 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     All maps share one grey scale (black 0, white the largest value), so a
     bright map is one where its filter responded strongly.
 
-    >>> fig = show_feature_maps(first_layer_maps(model, digit), image=digit)  # doctest: +SKIP
+    >>> fig = show_feature_maps(torch.rand(4, 28, 28), image=torch.rand(28, 28), ncols=2)
     """
     maps = _as_images(maps)
     ncols = max(1, min(ncols, len(maps)))
@@ -551,7 +502,7 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     first = 1 if image is not None else 0
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _grid(nrows * columns, columns, cell, cell * 1.15, 0.4 if title else 0.0)
+    fig, panels = _grid(nrows * columns, columns, cell, cell * 1.15, title)
     axes = np.array(panels, dtype=object).reshape(nrows, columns)
     top = float(maps.max()) or 1.0
     for i, ax in enumerate(axes[:, first:].flat):
@@ -565,42 +516,4 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
         _bare(axes[0, 0], "input")
         for ax in axes[1:, 0]:
             ax.remove()
-    if title:
-        fig.suptitle(title, fontsize=12)
     return fig
-
-
-def plot_shift_robustness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-                          xlabel: str = "Shift to the right (pixels)") -> Figure:
-    """Accuracy (%) against how far the images were moved, one line per model.
-
-    ``curves`` maps a label to ``(shifts, accuracies)``.
-
-    >>> fig = plot_shift_robustness({"plain": ([0, 1, 2], [99.1, 98.8, 95.0])})  # doctest: +SKIP
-    """
-    use_style()
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), layout="constrained")
-    for i, (label, (shifts, accuracies)) in enumerate(curves.items()):
-        ax.plot(list(shifts), list(accuracies), marker="o", markersize=4, color=f"C{i}", label=label)
-    ax.set(xlabel=xlabel, ylabel="Validation accuracy (%)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend()
-    return fig
-
-
-def first_layer_maps(model: nn.Module, image: Tensor) -> Tensor:
-    """What the first block of a :class:`~mnist_lessons.models.ConvClassifier` makes of one image,
-    before pooling: convolution, batch norm and ReLU, shape (C, 28, 28). Eval mode, no gradients.
-
-    >>> maps = first_layer_maps(model, splits.val.x[0])  # doctest: +SKIP
-    """
-    first = model.features[0]  # type: ignore[index]
-    layers = nn.Sequential(*[m for m in first if not isinstance(m, nn.MaxPool2d)])
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            device = next(model.parameters()).device
-            return layers(image.reshape(1, 1, *image.shape[-2:]).to(device))[0].cpu()
-    finally:
-        model.train(was_training)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..checks import check_int
+
 
 def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any:
     """``frame`` as a pandas ``Styler`` whose every header cell has a name; numbers shown to ``decimals``.
@@ -26,8 +28,7 @@ def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any
     """
     if not hasattr(frame, "reset_index") or not hasattr(frame, "style"):
         raise TypeError(f"show_table() needs a pandas DataFrame, got {type(frame).__name__}")
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-        raise ValueError(f"decimals must be an integer >= 0, got {decimals!r}")
+    decimals = check_int("decimals", decimals, minimum=0)
     named = frame.index.name is not None or any(name is not None for name in getattr(frame.index, "names", []))
     flat = frame.reset_index() if named else frame
     numeric = [column for column in flat.columns if flat[column].dtype.kind in "iuf"

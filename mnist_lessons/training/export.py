@@ -62,12 +62,9 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if not list(m.children())]
 
 
-def _as_float32(t: torch.Tensor | np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(t.detach().cpu().double() if isinstance(t, torch.Tensor) else t), dtype="<f4")
-
-
 def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tuple[list[dict], list[np.ndarray]]:
-    """The layers of ``model`` as descriptions, and the arrays they refer to (by index).
+    """The layers of ``model`` as descriptions, and the arrays they refer to as ``[offset, count]`` (in floats)
+    into the arrays laid end to end.
 
     ``order`` lists the leaf modules in the order ``forward`` calls them, a
     module called twice twice; without it, the order the model registered them.
@@ -75,9 +72,9 @@ def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tu
     arrays: list[np.ndarray] = []
     layers: list[dict] = []
 
-    def add(array: np.ndarray) -> int:
-        arrays.append(_as_float32(array))
-        return len(arrays) - 1
+    def add(array: torch.Tensor) -> list[int]:
+        arrays.append(np.ascontiguousarray(array.detach().cpu().double().numpy(), dtype="<f4"))
+        return [sum(a.size for a in arrays[:-1]), int(arrays[-1].size)]
 
     leaves = _leaves(model) if order is None else order
     i = 0
@@ -221,17 +218,10 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
         raise ValueError(f"cannot check the export of {name!r}: the model fails on (N, 1, 28, 28) images "
                          f"({' '.join(str(err).split())})") from None
     layers, arrays = network_layers(reference, order)
-    offsets, start = [], 0
-    for array in arrays:
-        offsets.append([start, int(array.size)])
-        start += int(array.size)
-    for layer in layers:
-        for key in ("weight", "bias"):
-            if key in layer:
-                layer[key] = offsets[layer[key]]
     payload = b"".join(a.tobytes() for a in arrays)
     meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": val_acc, "input": [1, 28, 28],
-            "weights": f"{name}.bin", "floats": start, "sha256": hashlib.sha256(payload).hexdigest(), "layers": layers}
+            "weights": f"{name}.bin", "floats": sum(a.size for a in arrays),
+            "sha256": hashlib.sha256(payload).hexdigest(), "layers": layers}
     _check_export(name, meta, np.frombuffer(payload, dtype="<f4"), images, expected)
     script = (f"// {name}.json and {name}.bin in one script, for the Try it page opened from disk (file://)\n"
               f"(window.mnistTryItFiles = window.mnistTryItFiles || {{}})[{json.dumps(name)}] = "
@@ -256,52 +246,12 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
     return meta, np.frombuffer(payload, dtype="<f4")
 
 
-def forward(meta: dict, weights: np.ndarray, images: np.ndarray) -> np.ndarray:
-    """Softmax probabilities of exported network for images (N x 784, or N x 28 x 28), in float64.
-
-    The same arithmetic as the page's JavaScript, so a notebook can check a
-    drawing (or the page) against PyTorch.
-    """
-    x = np.asarray(images, dtype=np.float64).reshape(len(images), *meta["input"])
-
-    def take(span: list[int]) -> np.ndarray:
-        return weights[span[0] : span[0] + span[1]].astype(np.float64)
-
-    for layer in meta["layers"]:
-        kind = layer["type"]
-        if kind == "linear":
-            w = take(layer["weight"]).reshape(layer["out"], layer["in"])
-            x = x.reshape(len(x), -1) @ w.T + take(layer["bias"])
-        elif kind == "conv":
-            k = layer["kernel"]
-            w = take(layer["weight"]).reshape(layer["out"], layer["in"], k, k)
-            pad = k // 2
-            n, c, h, wd = x.shape
-            padded = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
-            padded[:, :, pad : pad + h, pad : pad + wd] = x
-            out = np.zeros((n, layer["out"], h, wd)) + take(layer["bias"])[None, :, None, None]
-            for dy in range(k):
-                for dx in range(k):
-                    out += np.einsum("nchw,oc->nohw", padded[:, :, dy : dy + h, dx : dx + wd], w[:, :, dy, dx])
-            x = out
-        elif kind == "relu":
-            x = np.maximum(x, 0)
-        elif kind == "maxpool":
-            s = layer["size"]
-            n, c, h, wd = x.shape
-            x = x[:, :, : h // s * s, : wd // s * s].reshape(n, c, h // s, s, wd // s, s).max(axis=(3, 5))
-        else:
-            raise ValueError(f"unknown layer type {kind!r}")
-    x = x.reshape(len(x), -1)
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     """The exported network as a PyTorch module (batch norm already folded into the convolutions).
 
-    Takes images of shape (N, 1, 28, 28) and returns the ten scores, so a
-    notebook can run the page's networks with PyTorch.
+    Takes images of shape (N, 1, 28, 28) and returns the ten scores, with the
+    arithmetic of the page's JavaScript, so a notebook (or a test) can check
+    the page's networks against the model they came from.
     """
     modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
     flat = False

@@ -9,6 +9,7 @@ classic ``DataLoader`` or the package's ``TensorBatches``.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -22,10 +23,9 @@ from torch import nn
 
 from ..checks import check_choice, check_int, check_number, checked_batches
 from ..config import EPOCHS, LEARNING_RATE, MAX_SEED, NUM_CLASSES
-from ..log import get_logger
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 #: Optimisers available by name.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {

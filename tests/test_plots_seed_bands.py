@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from mnist_lessons.experiments.noise import SeedStudy, seed_runs  # noqa: E402
-from mnist_lessons.figures.noise_plots import plot_seed_bands  # noqa: E402
+from mnist_lessons.figures.plots import plot_seed_bands  # noqa: E402
 from test_sweep import SMALL, toy_splits  # noqa: E402
 
 
