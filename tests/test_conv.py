@@ -45,9 +45,9 @@ def test_conv_classifier_rejects_inputs_that_are_not_28x28_images(shape):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"channels": ()}, r"channels must be one to three positive widths, got \[\]"),
+    ({"channels": ()}, r"channels must be one to 3 positive widths, got \[\]"),
     ({"channels": (8, 0)}, r"channels must be an integer >= 1, got 0"),
-    ({"channels": (1, 2, 3, 4)}, r"channels must be one to three positive widths, got \[1, 2, 3, 4\]"),
+    ({"channels": (1, 2, 3, 4)}, r"channels must be one to 3 positive widths, got \[1, 2, 3, 4\]"),
     ({"kernel_size": 4}, r"kernel_size must be an odd integer >= 1, got 4"),
     ({"kernel_size": 0}, r"kernel_size must be an integer >= 1, got 0"),
 ])
