@@ -8,10 +8,10 @@ with one ``affine_grid``/``grid_sample`` call (on whatever device the batch is
 on); :func:`random_shift_and_rotate` draws those amounts at random from a
 seeded generator; :class:`AugmentedBatches` wraps any training batches, for
 example :class:`mnist_lessons.data.batches.TensorBatches`, so that every batch is
-augmented afresh each epoch. Labels are never changed.
+augmented afresh each epoch. Labels are never changed. In a training run::
 
->>> train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)  # doctest: +SKIP
->>> fit(model, train, splits.val.eval_batches(), optimizer)  # doctest: +SKIP
+    train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)
+    fit(model, train, splits.val.eval_batches(), optimizer)
 """
 
 from __future__ import annotations
