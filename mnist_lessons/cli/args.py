@@ -19,13 +19,13 @@ argparse.ArgumentTypeError: must be a number > 0, got '0'
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from ..checks import check_int, check_number, int_requirement, number_requirement
 
-__all__ = ["LessonParser", "non_negative_int", "positive_float", "positive_int", "probability"]
+__all__ = ["LessonParser", "add_run_arguments", "non_negative_float", "positive_float", "positive_int", "probability",
+           "run_config", "timeout_seconds"]
 
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -65,7 +65,6 @@ def _argument_type(convert: Callable[[str], object], check: Callable[[object], o
 positive_int = _argument_type(int, lambda v: check_int("value", v, minimum=1), int_requirement(1))
 #: A seed: what NumPy, PyTorch and Python's random all accept.
 seed = _argument_type(int, lambda v: check_int("value", v, minimum=0, maximum=2**32 - 1), int_requirement(0, 2**32 - 1))
-non_negative_int = _argument_type(int, lambda v: check_int("value", v, minimum=0), int_requirement(0))
 positive_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, strict=True),
                                 number_requirement(0.0, strict=True))
 #: A rate in [0, 1), such as dropout.
@@ -76,7 +75,7 @@ non_negative_float = _argument_type(float, lambda v: check_number("value", v, mi
 WEEK_S = 7 * 24 * 3600.0
 timeout_seconds = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=WEEK_S, strict=True),
                                  number_requirement(0.0, strict=True, maximum=WEEK_S) + " (seconds, under a week)")
-__all__ += ["add_run_arguments", "non_negative_float", "run_config", "timeout_seconds"]
+
 
 def output_file(text: str) -> Path:
     """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
