@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+
+import torch
+from rich.console import Console
+from rich.progress import track
 
 from .. import __version__, config
+from ..devices import pick_device
+from ..log import get_logger
+from ..models import describe_network
+from ..outputs import save_state_dict
+from ..training.loops import evaluate
+from ..training.recipe import RunConfig, run
 from .args import LessonParser, add_run_arguments, check_outputs, output_file, root_argument, run_config
-
-if TYPE_CHECKING:
-    from ..training.recipe import RunConfig
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
@@ -59,18 +66,11 @@ class ProgressBatches:
         return len(self.batches)
 
     def __iter__(self) -> Iterator:
-        from rich.console import Console
-        from rich.progress import track
-
         self.epoch += 1
         console = Console(file=sys.stderr)
         if console.is_terminal:
             yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True, console=console)
             return
-        import time
-
-        from ..log import get_logger
-
         start = last = time.monotonic()
         for done, batch in enumerate(self.batches, 1):
             yield batch
@@ -82,7 +82,7 @@ class ProgressBatches:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ..data.fetch import ensure_mnist
+    from ..data.fetch import ensure_mnist  # the data modules import torchvision: not needed for --help
     from ..data.mnist import data_root
 
     root = data_root(args.root)
@@ -92,15 +92,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace, recipe: RunConfig) -> int:
-    import torch
-
     from ..data.batches import mnist_splits
-    from ..log import get_logger
-    from ..devices import pick_device
-    from ..training.loops import evaluate
-    from ..models import describe_network
-    from ..outputs import save_state_dict
-    from ..training.recipe import run
 
     log = get_logger("mnist_lessons.cli")
     device = pick_device(args.device)

@@ -20,9 +20,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 from ..checks import check_int, check_number, int_requirement, number_requirement
+from ..data.augment import Augmentation
+from ..models import ACTIVATIONS, MODELS, model_options
+from ..schedules import CosineSchedule
+from ..training.loops import OPTIMIZERS
+from ..training.recipe import RunConfig
 
 __all__ = ["LessonParser", "add_run_arguments", "non_negative_float", "positive_float", "positive_int", "probability",
            "run_config", "timeout_seconds"]
@@ -132,11 +139,8 @@ RUN_FLAGS = {"augmentation": "--augment"}
 RUN_TYPES = {"seed": seed, "lr": positive_float, "dropout": probability}
 
 
-def _schedules() -> dict[str, object]:
-    """The ``--schedule`` names and the schedules they stand for."""
-    from ..schedules import CosineSchedule
-
-    return {"constant": None, "cosine": CosineSchedule()}
+#: The ``--schedule`` names and the schedules they stand for.
+SCHEDULES = {"constant": None, "cosine": CosineSchedule()}
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (),
@@ -153,15 +157,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
     >>> run_config(parser, parser.parse_args(["--model", "cnn", "--channels", "8", "16"])).model_options()
     {'channels': (8, 16), 'kernel_size': 3}
     """
-    from dataclasses import fields
-    from typing import get_args, get_type_hints
-
-    from ..models import ACTIVATIONS, MODELS, model_options
-    from ..training.loops import OPTIMIZERS
-    from ..training.recipe import RunConfig
-
     choices = {"model": list(MODELS), "optimizer": sorted(OPTIMIZERS), "activation": sorted(ACTIVATIONS),
-               "schedule": list(_schedules())}
+               "schedule": list(SCHEDULES)}
     owners: dict[str, list[str]] = {}  # option -> the networks that have it
     for name in MODELS:
         for option in model_options(name):
@@ -193,20 +190,15 @@ def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
                             default=default, help=text, **options)
 
 
-def run_config(parser: argparse.ArgumentParser, args: argparse.Namespace):
+def run_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> RunConfig:
     """The :class:`~mnist_lessons.training.recipe.RunConfig` of flags added by :func:`add_run_arguments`.
 
     Settings not given keep RunConfig's defaults; settings that do not fit
     together (an option of another network) are an error of ``parser``.
     """
-    from dataclasses import fields
-
-    from ..data.augment import Augmentation
-    from ..training.recipe import RunConfig
-
     settings = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
     if "schedule" in settings:
-        settings["schedule"] = _schedules()[settings["schedule"]]
+        settings["schedule"] = SCHEDULES[settings["schedule"]]
     if "augmentation" in settings:
         settings["augmentation"] = Augmentation() if settings["augmentation"] else None
     try:
