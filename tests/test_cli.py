@@ -262,3 +262,19 @@ def test_device_auto_is_the_best_available(tiny_root, capsys, lessons_log):
     assert status == 0, err
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert any(f"on {expected}" in r.getMessage() for r in lessons_log.records)
+
+
+def test_the_readmes_train_commands_parse():
+    """The command lines README.md shows are ones the parser takes (optional parts in brackets included)."""
+    import shlex
+
+    from mnist_lessons.cli.args import run_config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = [shlex.split(line.replace("[", "").replace("]", ""), comments=True)
+                for line in readme.splitlines() if line.startswith(("python -m mnist_lessons train", "mnist-lessons train"))]
+    assert len(commands) >= 3
+    parser = cli.build_parser()
+    for words in commands:
+        args = parser.parse_args(words[words.index("train"):])
+        run_config(parser.commands["train"], args)  # exits (fails the test) on settings that do not fit together
