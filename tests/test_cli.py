@@ -19,6 +19,8 @@ from fakes import run_cli
 
 from mnist_lessons import cli
 from mnist_lessons.data import fetch
+from mnist_lessons.data.augment import Augmentation
+from mnist_lessons.schedules import CosineSchedule
 from mnist_lessons.models import load_weights, ConvClassifier, LinearClassifier, NonlinearClassifier
 
 
@@ -44,6 +46,24 @@ def test_train_help_lists_every_option_with_its_choices(capsys):
     for option in ("--model", "--epochs", "--lr", "--batch-size", "--optimizer", "--activation", "--seed", "--root", "--save"):
         assert option in out
     assert "{linear,mlp,cnn}" in out and "relu" in out
+
+
+def test_every_setting_of_a_run_has_a_flag_and_its_default():
+    """The flags follow RunConfig: none given is RunConfig(); a network's options are given like any other."""
+    from dataclasses import fields
+
+    from mnist_lessons.cli.args import run_config
+    from mnist_lessons.training.recipe import RunConfig
+
+    parser = cli.build_parser()
+    train = parser.commands["train"]
+    assert {action.dest for action in train._actions} >= {f.name for f in fields(RunConfig)}
+    assert run_config(train, parser.parse_args(["train"])) == RunConfig()
+    args = parser.parse_args(["train", "--hidden-sizes", "20", "10", "--activation", "tanh", "--schedule", "cosine",
+                              "--shuffle", "--augment", "--train-size", "500", "--weight-decay", "0.001"])
+    assert run_config(train, args).differences(RunConfig()) == {
+        "hidden_sizes": (20, 10), "activation": "tanh", "weight_decay": 0.001, "shuffle": True,
+        "augmentation": Augmentation(), "train_size": 500, "schedule": CosineSchedule()}
 
 
 # --- bad arguments: exit 2, one line naming the argument and what is allowed -----------
@@ -123,7 +143,7 @@ def test_an_option_of_another_network_is_a_clear_error(tiny_root, capsys):
 @pytest.mark.parametrize(
     "extra, make_model",
     [
-        ([], LinearClassifier),
+        (["--model", "linear"], LinearClassifier),
         (["--model", "mlp", "--activation", "tanh", "--optimizer", "adam"], lambda: NonlinearClassifier(activation="tanh")),
         (["--model", "cnn", "--optimizer", "adam", "--schedule", "cosine", "--shuffle", "--augment"], ConvClassifier),
     ],
@@ -157,7 +177,8 @@ def test_train_runs_end_to_end_and_saves_weights_that_load(extra, make_model, ti
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_weights_trained_on_the_gpu_load_on_a_cpu(tiny_root, tmp_path, capsys):
     weights = tmp_path / "weights.pt"
-    status, _, err = run(["train", "--root", str(tiny_root), "--epochs", "1", "--device", "cuda", "--save", str(weights)], capsys)
+    status, _, err = run(["train", "--root", str(tiny_root), "--model", "linear", "--epochs", "1", "--device", "cuda",
+                          "--save", str(weights)], capsys)
     assert status == 0, err
     state = torch.load(weights, weights_only=True)["state_dict"]
     assert {t.device.type for t in state.values()} == {"cpu"}
@@ -228,7 +249,8 @@ def test_help_shows_every_default_and_version_names_the_release(capsys):
     status, out, _ = run(["train", "--help"], capsys)
     assert status == 0
     for option, default in [("--epochs", "5"), ("--lr", "0.05"), ("--batch-size", "128"), ("--seed", "55"),
-                            ("--device", "auto"), ("--model", "linear"), ("--optimizer", "sgd")]:
+                            ("--device", "auto"), ("--model", "mlp"), ("--optimizer", "sgd"),
+                            ("--dropout", "0.2"), ("--channels", "16 32")]:
         block = out.split("options:", 1)[1].split(f"\n  {option}", 1)[1].split("\n  --", 1)[0]
         assert f"(default: {default})" in " ".join(block.split()), (option, block)
     status, out, _ = run(["--version"], capsys)
@@ -240,3 +262,19 @@ def test_device_auto_is_the_best_available(tiny_root, capsys, lessons_log):
     assert status == 0, err
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert any(f"on {expected}" in r.getMessage() for r in lessons_log.records)
+
+
+def test_the_readmes_train_commands_parse():
+    """The command lines README.md shows are ones the parser takes (optional parts in brackets included)."""
+    import shlex
+
+    from mnist_lessons.cli.args import run_config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = [shlex.split(line.replace("[", "").replace("]", ""), comments=True)
+                for line in readme.splitlines() if line.startswith(("python -m mnist_lessons train", "mnist-lessons train"))]
+    assert len(commands) >= 3
+    parser = cli.build_parser()
+    for words in commands:
+        args = parser.parse_args(words[words.index("train"):])
+        run_config(parser.commands["train"], args)  # exits (fails the test) on settings that do not fit together

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mnist_lessons.distributed.launchers import (DEFAULT_PORT, PORT_BASE, PORT_SPAN, Ranks, detect_launcher, expand_nodelist,
-                                     identify, job_hosts, job_port, meeting_point, rendezvous, slurm_tasks_per_node,
+                                     identify, job_hosts, job_port, meeting_point, slurm_tasks_per_node,
                                      torch_environment)
 
 #: What each launcher sets for the second of four processes, two per node.
@@ -112,19 +112,19 @@ def test_port_is_master_port_else_derived_from_the_job_alike_in_every_rank():
 
 def test_one_host_meets_on_loopback_several_on_the_first_host_of_the_job(tmp_path: Path):
     one_node = {"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_LOCAL_SIZE": "2"}
-    assert rendezvous(one_node, identify(one_node))[0] == "127.0.0.1"
+    assert meeting_point(one_node, identify(one_node))[0] == "127.0.0.1"
     slurm = LAUNCHER_ENVIRONMENTS["slurm"]
-    assert rendezvous(slurm, identify(slurm))[0] == "gpu01"
+    assert meeting_point(slurm, identify(slurm))[0] == "gpu01"
     nodefile = tmp_path / "nodes"
     nodefile.write_text("x1\nx1\nx2\nx2\n")
     pals = {**LAUNCHER_ENVIRONMENTS["pals"], "PBS_NODEFILE": str(nodefile)}
     assert meeting_point(pals, identify(pals))[0] == "x1"
-    assert rendezvous({**pals, "MASTER_ADDR": "10.0.0.9"}, identify(pals))[0] == "10.0.0.9"
+    assert meeting_point({**pals, "MASTER_ADDR": "10.0.0.9"}, identify(pals))[0] == "10.0.0.9"
+    assert meeting_point({}, identify({}))[0] == "127.0.0.1"  # a world of one
 
 
 def test_several_hosts_and_no_host_list_is_a_clear_error():
     env = LAUNCHER_ENVIRONMENTS["openmpi"]  # 4 ranks, 2 per node, nothing says where rank 0 is
-    assert rendezvous(env, identify(env))[0] is None
     with pytest.raises(ValueError, match="MASTER_ADDR"):
         meeting_point(env, identify(env))
 

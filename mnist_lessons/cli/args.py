@@ -3,6 +3,10 @@
 :class:`LessonParser` makes every error one line naming the argument; the
 argument types check values with :mod:`mnist_lessons.checks`, so the command
 line refuses exactly what the functions refuse, with the same words.
+:func:`add_run_arguments` gives a parser one flag per setting of
+:class:`~mnist_lessons.training.recipe.RunConfig`, with its defaults, and
+:func:`run_config` turns the parsed flags back into a ``RunConfig``: the
+``mnist-lessons train`` command and the data-parallel script share them.
 
 >>> positive_int("128")
 128
@@ -15,13 +19,20 @@ argparse.ArgumentTypeError: must be a number > 0, got '0'
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 from ..checks import check_int, check_number, int_requirement, number_requirement
+from ..data.augment import Augmentation
+from ..models import ACTIVATIONS, MODELS, model_options
+from ..schedules import CosineSchedule
+from ..training.loops import OPTIMIZERS
+from ..training.recipe import RunConfig
 
-__all__ = ["LessonParser", "non_negative_int", "positive_float", "positive_int", "probability"]
+__all__ = ["LessonParser", "add_run_arguments", "non_negative_float", "positive_float", "positive_int", "probability",
+           "run_config", "timeout_seconds"]
 
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -29,7 +40,8 @@ class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "(default" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+        if "(default" in text or not action.option_strings or action.default in (None, argparse.SUPPRESS) \
+                or action.default is False:
             return text
         return f"{text} (default: %(default)s)"
 
@@ -60,7 +72,6 @@ def _argument_type(convert: Callable[[str], object], check: Callable[[object], o
 positive_int = _argument_type(int, lambda v: check_int("value", v, minimum=1), int_requirement(1))
 #: A seed: what NumPy, PyTorch and Python's random all accept.
 seed = _argument_type(int, lambda v: check_int("value", v, minimum=0, maximum=2**32 - 1), int_requirement(0, 2**32 - 1))
-non_negative_int = _argument_type(int, lambda v: check_int("value", v, minimum=0), int_requirement(0))
 positive_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, strict=True),
                                 number_requirement(0.0, strict=True))
 #: A rate in [0, 1), such as dropout.
@@ -71,7 +82,7 @@ non_negative_float = _argument_type(float, lambda v: check_number("value", v, mi
 WEEK_S = 7 * 24 * 3600.0
 timeout_seconds = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=WEEK_S, strict=True),
                                  number_requirement(0.0, strict=True, maximum=WEEK_S) + " (seconds, under a week)")
-__all__ += ["non_negative_float", "timeout_seconds"]
+
 
 def output_file(text: str) -> Path:
     """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
@@ -101,4 +112,96 @@ def check_outputs(parser: argparse.ArgumentParser, outputs: dict[str, object], r
     try:
         check_distinct_outputs(outputs, reads={"the MNIST files": data_root(root) / "MNIST" / "raw"})
     except ValueError as err:
+        parser.error(str(err))
+
+
+#: How the settings of a run are described in ``--help`` (by its name where not listed; an option of
+#: some networks says which). Flags, types and defaults come from RunConfig itself.
+RUN_HELP = {
+    "model": "which network",
+    "hidden_sizes": "widths of the hidden layers",
+    "dropout": "dropout rate",
+    "optimizer": "optimiser",
+    "lr": "learning rate",
+    "weight_decay": "L2 penalty of the optimiser",
+    "batch_size": "examples per step",
+    "epochs": "passes over the training data",
+    "seed": "random seed (validation split, weights, batch order)",
+    "shuffle": "shuffle the training batches every epoch (seeded)",
+    "augmentation": "move and turn training images at random (seeded)",
+    "train_size": "train on the first N training images only (default: all)",
+    "train_eval_size": "measure training accuracy on the first N training images (default: all)",
+    "schedule": "learning rate: constant, or lowered along half a cosine",
+}
+#: Settings whose flag is not ``--`` and their name with dashes.
+RUN_FLAGS = {"augmentation": "--augment"}
+#: Argument types of settings that are not whole numbers >= 1 or numbers >= 0.
+RUN_TYPES = {"seed": seed, "lr": positive_float, "dropout": probability}
+
+
+#: The ``--schedule`` names and the schedules they stand for.
+SCHEDULES = {"constant": None, "cosine": CosineSchedule()}
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (),
+                      flags: dict[str, str] | None = None, help: dict[str, str] | None = None) -> None:
+    """Give ``parser`` a flag for every :class:`~mnist_lessons.training.recipe.RunConfig` setting but ``skip``.
+
+    ``batch_size`` becomes ``--batch-size`` (``flags`` renames some), its type,
+    choices and default follow the setting's; ``help`` replaces some of
+    :data:`RUN_HELP`. An option of some networks only is left out of the
+    config unless given, so that another network refuses it.
+
+    >>> parser = LessonParser(prog="demo")
+    >>> add_run_arguments(parser)
+    >>> run_config(parser, parser.parse_args(["--model", "cnn", "--channels", "8", "16"])).model_options()
+    {'channels': (8, 16), 'kernel_size': 3}
+    """
+    choices = {"model": list(MODELS), "optimizer": sorted(OPTIMIZERS), "activation": sorted(ACTIVATIONS),
+               "schedule": list(SCHEDULES)}
+    owners: dict[str, list[str]] = {}  # option -> the networks that have it
+    for name in MODELS:
+        for option in model_options(name):
+            owners.setdefault(option, []).append(name)
+    hints, texts, names = get_type_hints(RunConfig), {**RUN_HELP, **(help or {})}, {**RUN_FLAGS, **(flags or {})}
+    for field in fields(RunConfig):
+        if field.name in skip:
+            continue
+        default = "constant" if field.name == "schedule" else field.default
+        text = texts.get(field.name, field.name.replace("_", " "))
+        kind = next(a for a in (type(default), *get_args(hints[field.name])) if a is not type(None))
+        if field.name in choices:
+            options = {"choices": choices[field.name]}
+        elif kind is bool or field.name == "augmentation":
+            options, default = {"action": argparse.BooleanOptionalAction}, bool(default)
+        elif kind is tuple:
+            options = {"nargs": "+", "type": positive_int, "metavar": "N"}
+        elif kind in (int, float):
+            options = {"type": RUN_TYPES.get(field.name, positive_int if kind is int else non_negative_float),
+                       "metavar": "N" if default is None else None}
+        elif kind is str:
+            options = {}
+        else:
+            raise TypeError(f"RunConfig.{field.name} has no command-line form: describe it in add_run_arguments")
+        if field.name in owners:  # given only when asked for; the help says what the network uses otherwise
+            shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+            text, default = f"{text} of the {' and '.join(owners[field.name])} (default: {shown})", None
+        parser.add_argument(names.get(field.name, "--" + field.name.replace("_", "-")), dest=field.name,
+                            default=default, help=text, **options)
+
+
+def run_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> RunConfig:
+    """The :class:`~mnist_lessons.training.recipe.RunConfig` of flags added by :func:`add_run_arguments`.
+
+    Settings not given keep RunConfig's defaults; settings that do not fit
+    together (an option of another network) are an error of ``parser``.
+    """
+    settings = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
+    if "schedule" in settings:
+        settings["schedule"] = SCHEDULES[settings["schedule"]]
+    if "augmentation" in settings:
+        settings["augmentation"] = Augmentation() if settings["augmentation"] else None
+    try:
+        return RunConfig(**settings)
+    except (ValueError, TypeError) as err:
         parser.error(str(err))

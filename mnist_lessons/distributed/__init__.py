@@ -2,10 +2,13 @@
 
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
-Every process (a *rank*) holds the whole dataset as tensors and the same
-model, starting from the same weights. Each step, all ranks cut the same
-global batch from the same shuffled order and rank ``r`` keeps rows
-``r, r + world, r + 2 world, ...`` of it (:class:`ShardedBatches`).
+The run is described by the options of ``mnist-lessons train`` (a
+:class:`~mnist_lessons.training.recipe.RunConfig`) and trained by
+:func:`train_data_parallel`. Every process (a *rank*) holds the whole
+dataset as tensors and the same model, starting from the same weights. Each
+step, all ranks cut the same global batch from the same shuffled order and
+rank ``r`` keeps rows ``r, r + world, r + 2 world, ...`` of it
+(:class:`ShardedBatches`).
 ``DistributedDataParallel`` averages the ranks' gradients with an
 all-reduce during the backward pass, so every rank applies the same update
 and the weights stay identical: the run computes what one process would
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -35,7 +39,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,16 +48,17 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .. import config
 from ..checks import check_int
-from ..cli.args import LessonParser, check_outputs, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability, timeout_seconds
+from ..cli.args import LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument, run_config, timeout_seconds
+from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
+from ..data.augment import AugmentedBatches
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
 from ..data.mnist import data_root
 from ..log import LINE_ENV, running_in_notebook, setup_logging
-from ..models import MODELS, count_parameters, describe_network
-from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
-from ..training.recipe import RunConfig
+from ..models import count_parameters, describe_network
 from ..outputs import save_state_dict, write_or_rescue
+from ..training.loops import Evaluation, evaluate, seed_everything, train_one_epoch
+from ..training.recipe import RunConfig
 from . import launchers
 
 log = logging.getLogger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
@@ -77,9 +82,6 @@ class World:
     device: torch.device
     launcher: str = "none"
     why: str = ""  # why this backend and device
-
-
-BACKENDS = launchers.BACKENDS
 
 
 def pick_backend(ranks: launchers.Ranks, requested: str = "auto") -> launchers.Placement:
@@ -131,18 +133,20 @@ class ShardedBatches:
     [[1, 3], [5, 7]]
     """
 
-    def __init__(self, batches: TensorBatches, rank: int, world_size: int) -> None:
+    def __init__(self, batches: TensorBatches | AugmentedBatches, rank: int, world_size: int) -> None:
         world_size = check_int("world_size", world_size, minimum=1)
         rank = check_int("rank", rank, minimum=0)
         if rank >= world_size:
             raise ValueError(f"rank must be below world_size ({world_size}), got {rank}")
-        if batches.batch_size % world_size:
-            raise ValueError(f"the global batch size {batches.batch_size} must be a multiple of "
+        tensors = batches.batches if isinstance(batches, AugmentedBatches) else batches  # augmented whole, then shared
+        if tensors.batch_size % world_size:
+            raise ValueError(f"the global batch size {tensors.batch_size} must be a multiple of "
                              f"the number of processes {world_size}")
         self.batches, self.rank, self.world_size = batches, rank, world_size
+        self.examples, self.batch_size = len(tensors.x), tensors.batch_size
 
     def __len__(self) -> int:
-        full, rest = divmod(len(self.batches.x), self.batches.batch_size)
+        full, rest = divmod(self.examples, self.batch_size)
         return full + (rest > 0 and rest % self.world_size == 0)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -151,20 +155,17 @@ class ShardedBatches:
                 yield x[self.rank :: self.world_size], y[self.rank :: self.world_size]
 
 
-def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: int = config.EVAL_BATCH_SIZE) -> Evaluation:
-    """Accuracy (%) and mean loss over ``split``: each rank evaluates its share (``batch_size`` images), an all-reduce adds them up."""
-    model.eval()
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    totals = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, correct, count
-    with torch.no_grad():
-        for x, y in split.eval_batches(batch_size * world.world_size):
-            x, y = x[world.rank :: world.world_size].to(world.device), y[world.rank :: world.world_size].to(world.device)
-            pred = model(x)
-            totals += torch.stack([loss_fn(pred, y).double(), (pred.argmax(1) == y).sum().double(),
-                                   torch.tensor(len(y), dtype=torch.float64, device=world.device)])
+def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: int = EVAL_BATCH_SIZE) -> Evaluation:
+    """Accuracy (%) and mean loss over ``split``: each rank runs the lesson's ``evaluate`` on its share
+    (``batch_size`` images a step), and an all-reduce adds up the ranks' counts."""
+    share = [(x[world.rank :: world.world_size], y[world.rank :: world.world_size])
+             for x, y in split.eval_batches(batch_size * world.world_size)]
+    count = sum(len(y) for _, y in share)
+    accuracy, loss = evaluate(share, model, nn.CrossEntropyLoss())
+    totals = torch.tensor([loss * count, round(accuracy * count / 100), count], dtype=torch.float64, device=world.device)
     dist.all_reduce(totals)  # sum over ranks
-    loss, correct, count = totals.tolist()
-    return Evaluation(100.0 * correct / count, loss / count)
+    loss_sum, correct, count = totals.tolist()
+    return Evaluation(100.0 * correct / count, loss_sum / count)
 
 
 def synthetic_splits(n: int, seed: int) -> MNISTSplits:
@@ -172,30 +173,13 @@ def synthetic_splits(n: int, seed: int) -> MNISTSplits:
     generator = torch.Generator().manual_seed(seed)
 
     def make(count: int) -> Split:
-        y = torch.arange(count) % config.NUM_CLASSES
-        x = torch.rand(count, *config.IMAGE_SHAPE, generator=generator) * 0.25
-        for label in range(config.NUM_CLASSES):
+        y = torch.arange(count) % NUM_CLASSES
+        x = torch.rand(count, *IMAGE_SHAPE, generator=generator) * 0.25
+        for label in range(NUM_CLASSES):
             x[y == label, 0, 2 + 2 * label : 4 + 2 * label, 4:24] = 1.0
         return Split(x, y)
 
-    return MNISTSplits(make(n), make(max(n // 4, config.NUM_CLASSES)), make(max(n // 4, config.NUM_CLASSES)))
-
-
-def first_training_images(splits: MNISTSplits, n: int | None) -> MNISTSplits:
-    """``splits`` with only the first ``n`` training images (all of them when ``n`` is None)."""
-    if n is None:
-        return splits
-    if n > len(splits.train):
-        raise ValueError(f"--train-size {n:,} is more than the {len(splits.train):,} training images; "
-                         f"give at most {len(splits.train):,} or leave it out")
-    return MNISTSplits(Split(splits.train.x[:n], splits.train.y[:n]), splits.val, splits.test)
-
-
-def run_config(args: argparse.Namespace) -> RunConfig:
-    """The run the arguments describe: the package's one recipe, with a global batch shuffled every epoch."""
-    options = {"dropout": args.dropout} if args.model == "mlp" else {}
-    return RunConfig(model=args.model, optimizer=args.optimizer, lr=args.lr, batch_size=args.global_batch_size,
-                     epochs=args.epochs, seed=args.seed, shuffle=True, **options)
+    return MNISTSplits(make(n), make(max(n // 4, NUM_CLASSES)), make(max(n // 4, NUM_CLASSES)))
 
 
 def _injected_failure(world: World) -> None:
@@ -207,27 +191,37 @@ def _injected_failure(world: World) -> None:
         raise RuntimeError(f"rank {world.rank}: failing on purpose ({FAIL_RANK_ENV})")
 
 
-def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
-    """Train data parallel, evaluate on the test set once; return the results and the trained model (on every rank)."""
-    recipe = run_config(args)
-    seed_everything(recipe.seed)  # the same initial weights on every rank
-    splits = synthetic_splits(args.synthetic, args.seed) if args.synthetic else mnist_splits(args.root, seed=args.seed)
-    splits = first_training_images(splits, args.train_size)
-    splits = MNISTSplits(*(Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.train, splits.val, splits.test)))
-    model = recipe.build_model().to(world.device)
+def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) -> tuple[dict, nn.Module]:
+    """Train the run ``config`` describes, data parallel, on ``splits``; test once; return the results and the model.
+
+    It is :func:`~mnist_lessons.training.recipe.run`'s training, step for step
+    (``train_one_epoch``; network, optimiser, schedule and batches from
+    ``config``), with the model in ``DistributedDataParallel`` and each rank
+    on its share of every global batch of ``config.batch_size``.
+    """
+    x, y = splits.train.x.to(world.device), splits.train.y.to(world.device)
+    if config.train_size is not None:
+        if config.train_size > len(x):
+            raise ValueError(f"--train-size {config.train_size:,} is more than the {len(x):,} training images; "
+                             f"give at most {len(x):,} or leave it out")
+        x, y = x[: config.train_size], y[: config.train_size]
+    val, test = (Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.val, splits.test))
+    seed_everything(config.seed)  # the same initial weights on every rank
+    model = config.build_model().to(world.device)
     ddp_model = DistributedDataParallel(model)  # broadcasts rank 0's weights, then averages gradients
-    optimizer = recipe.build_optimizer(ddp_model.parameters())
-    global_batches = recipe.train_batches(splits.train.x, splits.train.y)
-    train_batches = ShardedBatches(global_batches, world.rank, world.world_size)
+    optimizer = config.build_optimizer(ddp_model.parameters())
+    scheduler = config.build_schedule(optimizer)
+    train_batches = ShardedBatches(config.train_batches(x, y), world.rank, world.world_size)
     if len(train_batches) == 0:
-        raise ValueError(f"no training steps: {len(splits.train)} training images cannot be shared out as a batch "
+        raise ValueError(f"no training steps: {len(x)} training images cannot be shared out as a batch "
                          f"among {world.world_size} process(es); use more images or a smaller --global-batch-size")
     log.info(f"{world.world_size} process(es), launcher {world.launcher}, backend {world.backend} on {world.device} "
              f"({world.why}), {torch.get_num_threads()} thread(s) each; "
-             f"{args.model} ({count_parameters(model):,} parameters); global batch {args.global_batch_size} = "
-             f"{world.world_size} x {args.global_batch_size // world.world_size}, {len(train_batches)} steps per epoch")
+             f"{config.model} ({count_parameters(model):,} parameters); global batch {config.batch_size} = "
+             f"{world.world_size} x {config.batch_size // world.world_size}, {len(train_batches)} steps per epoch")
     history = []
-    for epoch in range(1, args.epochs + 1):  # counted from 1, as fit() counts
+    for epoch in range(1, config.epochs + 1):  # counted from 1, as fit() counts
+        lr = optimizer.param_groups[0]["lr"]
         dist.barrier()
         start = time.perf_counter()
         train_one_epoch(train_batches, ddp_model, nn.CrossEntropyLoss(), optimizer)
@@ -235,42 +229,40 @@ def train(args: argparse.Namespace, world: World) -> tuple[dict, nn.Module]:
             torch.cuda.synchronize()  # wait for the GPU's queued work before reading the clock
         dist.barrier()  # the epoch is over when the slowest rank is done
         seconds = time.perf_counter() - start
-        val_acc, val_loss = evaluate_sharded(splits.val, model, world, recipe.eval_batch_size)
-        history.append({"epoch": epoch, "train_seconds": seconds, "val_acc": val_acc, "val_loss": val_loss})
-        log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | training {seconds:.2f} s")
-    test_acc, test_loss = evaluate_sharded(splits.test, model, world, recipe.eval_batch_size)
+        val_acc, val_loss = evaluate_sharded(val, model, world, config.eval_batch_size)
+        if not math.isfinite(val_loss):  # as fit() checks: broken weights are not trained on
+            raise FloatingPointError(f"training diverged in epoch {epoch}: the validation loss became {val_loss}; "
+                                     f"the learning rate {lr:g} is probably too large: try a smaller one")
+        if scheduler is not None:
+            scheduler.step()
+        history.append({"epoch": epoch, "lr": lr, "train_seconds": seconds, "val_acc": val_acc, "val_loss": val_loss})
+        log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | lr {lr:.3g} | training {seconds:.2f} s")
+    test_acc, test_loss = evaluate_sharded(test, model, world, config.eval_batch_size)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
     return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
-            "threads_per_process": torch.get_num_threads(), "model": args.model,
-            "parameters": count_parameters(model), "global_batch_size": args.global_batch_size,
-            "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "epochs": args.epochs,
-            "train_images": len(splits.train), "steps_per_epoch": len(train_batches), "history": history,
-            "train_seconds": sum(h["train_seconds"] for h in history),
+            "threads_per_process": torch.get_num_threads(), **{f.name: getattr(config, f.name) for f in fields(config)},
+            "parameters": count_parameters(model), "train_images": len(x), "steps_per_epoch": len(train_batches),
+            "history": history, "train_seconds": sum(h["train_seconds"] for h in history),
             "test_acc": test_acc, "test_loss": test_loss}, model
 
 
 def build_parser(writer: bool = True) -> argparse.ArgumentParser:
-    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun); ``--out`` and ``--save`` are
-    checked only where they are written (``writer``: rank 0), since another node may not see the same folders."""
+    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun): a run's settings, as
+    ``mnist-lessons train`` takes them (the batch is the global one, shuffled by default), and the job's.
+    ``--out`` and ``--save`` are checked only where they are written (``writer``: rank 0), since
+    another node may not see the same folders."""
     output = output_file if writer else Path
     parser = LessonParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=list(MODELS), default="mlp", help="which network (default: mlp)")
-    parser.add_argument("--epochs", type=positive_int, default=config.EPOCHS, help="passes over the training data")
-    parser.add_argument("--global-batch-size", type=positive_int, default=config.BATCH_SIZE,
-                        help="examples per step over all processes together (a multiple of their number)")
-    parser.add_argument("--lr", type=positive_float, default=config.LEARNING_RATE, help="learning rate")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="optimiser (default: sgd)")
-    parser.add_argument("--dropout", type=probability, default=config.DROPOUT, help="dropout rate of the mlp")
-    parser.add_argument("--seed", type=seed, default=config.SEED, help="random seed (split, weights, order)")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+    add_run_arguments(parser, skip=("train_eval_size",), flags={"batch_size": "--global-batch-size"},
+                      help={"batch_size": "examples per step over all processes together (a multiple of their number)"})
+    parser.set_defaults(shuffle=True)  # each epoch its own order, as DistributedSampler shuffles
+    parser.add_argument("--backend", choices=launchers.BACKENDS, default="auto",
                         help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
                              "on the node has a GPU, else gloo (default: auto)")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
     parser.add_argument("--timeout", type=timeout_seconds, default=120.0,
                         help="seconds a collective may wait for the other processes before the job fails")
-    parser.add_argument("--train-size", type=positive_int, metavar="N",
-                        help="train on the first N training images only (quick runs, timings; default: all)")
     parser.add_argument("--root", type=root_argument, help="data directory")
     parser.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="train on N made-up images instead of MNIST (tests, dry runs)")
@@ -339,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rank != 0:
         parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
     args = parser.parse_args(argv)
+    recipe = run_config(parser, args)  # settings that do not fit together: an argument error, as on the command line
     if rank == 0:  # the one process that writes: its outputs must not clash with each other or with MNIST
         check_outputs(parser, {"--out": args.out, "--save": args.save}, args.root)
     try:
@@ -361,14 +354,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _injected_failure(world)
         start = time.perf_counter()
-        results, model = train(args, world)
+        splits = synthetic_splits(args.synthetic, recipe.seed) if args.synthetic else mnist_splits(args.root, seed=recipe.seed)
+        results, model = train_data_parallel(recipe, splits, world)
         results["total_seconds"] = time.perf_counter() - start
         if world.rank == 0 and args.out:
-            write_or_rescue(args.out, (json.dumps(results, indent=2) + "\n").encode(), "the results", ".json")
+            text = json.dumps(results, indent=2, default=repr)  # a schedule or augmentation as its repr
+            write_or_rescue(args.out, (text + "\n").encode(), "the results", ".json")
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
-            recipe = run_config(args)
-            written = save_state_dict(model, args.save, args.model, describe_network(args.model, **recipe.model_options()))
+            written = save_state_dict(model, args.save, recipe.model, describe_network(recipe.model, **recipe.model_options()))
             log.info(f"weights saved to {written}")
     except KeyboardInterrupt:
         if world.rank == 0:
@@ -393,17 +387,15 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
     directory unless ``env`` says otherwise. Called from a notebook, the job
     logs the short line (numbers first). Returns the finished process, its
     stdout and stderr merged in ``.stdout``; the whole job is killed if it
-    outlives ``timeout_s``.
-
-    >>> job = launch(["--model", "mlp", "--epochs", "2", "--out", "results.json"], nproc_per_node=2)  # doctest: +SKIP
-    >>> job.returncode  # doctest: +SKIP
-    0
+    outlives ``timeout_s``. For example, ``launch(["--epochs", "2", "--out",
+    "results.json"], nproc_per_node=2).returncode`` is 0 when both processes
+    trained and rank 0 wrote ``results.json``.
     """
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
     threads = str(max(1, cpu_cores() // nproc_per_node))
     environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
-                   config.DATA_DIR_ENV: str(data_root()), **(env or {})}
+                   DATA_DIR_ENV: str(data_root()), **(env or {})}
     if running_in_notebook():
         environment.setdefault(LINE_ENV, "short")
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

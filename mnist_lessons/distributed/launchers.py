@@ -12,10 +12,10 @@ is through environment variables, each with its own names:
   SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE; hosts in SLURM_STEP_NODELIST (or SLURM_JOB_NODELIST)
 
 :func:`detect_launcher` names the launcher, :func:`identify` reads the
-numbers, :func:`rendezvous` finds where rank 0 listens: ``MASTER_ADDR`` and
+numbers, :func:`meeting_point` finds where rank 0 listens: ``MASTER_ADDR`` and
 ``MASTER_PORT`` when set, else ``127.0.0.1`` when all ranks share one host,
-else the first host of the job's host list (where launchers put rank 0),
-and a port derived from the job's id, the same in every rank.
+else rank 0's host (from MPI, or first in the job's host list), and a port
+derived from the job's id, the same in every rank.
 :func:`choose_backend` picks gloo or nccl and the GPU from what the process
 can see (``CUDA_VISIBLE_DEVICES``, which srun ``--gpus-per-task`` and
 affinity wrappers set per rank). These are pure functions of an environment
@@ -37,9 +37,9 @@ DEFAULT_PORT = 29500
 #: Ports derived from a job id fall in [PORT_BASE, PORT_BASE + PORT_SPAN): below Linux's ephemeral range.
 PORT_BASE, PORT_SPAN = 20000, 10000
 
-#: Variables that name the job (and step), in the order they are looked at, to derive a shared port.
 #: Launchers that are MPI: they can tell rank 0's host through mpi4py when the environment cannot.
 MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")
+#: Variables that name the job (and step), in the order they are looked at, to derive a shared port.
 JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
                     "PMIX_NAMESPACE")
 
@@ -229,22 +229,6 @@ def job_port(env: Mapping[str, str]) -> int:
     return PORT_BASE + zlib.crc32(job.encode()) % PORT_SPAN if job else DEFAULT_PORT
 
 
-def rendezvous(env: Mapping[str, str], ranks: Ranks) -> tuple[str | None, int]:
-    """(host, port) where rank 0 waits for the others; host None when the environment cannot tell.
-
-    ``MASTER_ADDR`` wins; a job on one host meets on ``127.0.0.1``; otherwise
-    rank 0 is on the first host of the job's host list (launchers place ranks
-    in host order).
-    """
-    port = job_port(env)
-    if "MASTER_ADDR" in env:
-        return env["MASTER_ADDR"], port
-    if ranks.world_size == ranks.local_world_size:
-        return "127.0.0.1", port
-    hosts = job_hosts(env)
-    return (hosts[0] if hosts else None), port
-
-
 def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
     """The variables ``torch.distributed``'s ``env://`` start-up reads, as torchrun would set them."""
     return {"RANK": str(ranks.rank), "WORLD_SIZE": str(ranks.world_size), "LOCAL_RANK": str(ranks.local_rank),
@@ -252,20 +236,26 @@ def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
 
 
 def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
-    """Where rank 0 waits: :func:`rendezvous`, else (several hosts, MPI) rank 0's name sent by mpi4py.
+    """(host, port) where rank 0 waits for the others; a ValueError, naming the fix, when nothing can tell.
 
-    A world of one meets on a free local port. Raises ValueError, naming the
-    fix, when nothing can tell which host rank 0 is on.
+    A world of one meets on a free local port. Otherwise the port is
+    :func:`job_port`'s and the host ``MASTER_ADDR`` if set, ``127.0.0.1``
+    when all ranks share one host, rank 0's name sent by mpi4py under MPI,
+    else the first host of the job's host list (launchers place ranks in host order).
     """
     if ranks.launcher == "none":
         return "127.0.0.1", free_port()
-    host, port = rendezvous(env, ranks)
-    if ranks.launcher in MPI_LAUNCHERS and "MASTER_ADDR" not in env and ranks.world_size > ranks.local_world_size:
-        host, port = rendezvous_over_mpi(ranks) or (host, port)  # MPI itself knows where rank 0 runs
-    if host is None:
+    port = job_port(env)
+    if "MASTER_ADDR" in env:
+        return env["MASTER_ADDR"], port
+    if ranks.world_size == ranks.local_world_size:
+        return "127.0.0.1", port
+    if ranks.launcher in MPI_LAUNCHERS and (found := rendezvous_over_mpi(ranks)) is not None:
+        return found  # MPI itself knows where rank 0 runs
+    if not (hosts := job_hosts(env)):
         raise ValueError(f"{ranks.launcher}: cannot tell which host rank 0 is on (no PBS_NODEFILE or Slurm node "
                          "list); set MASTER_ADDR and MASTER_PORT for every rank, or install mpi4py")
-    return host, port
+    return hosts[0], port
 
 
 def free_port() -> int:
