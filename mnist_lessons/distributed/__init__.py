@@ -48,7 +48,7 @@ from .. import config
 from ..checks import check_int
 from ..cli.args import LessonParser, check_outputs, non_negative_int, output_file, root_argument, seed, positive_float, positive_int, probability, timeout_seconds
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
-from ..data.mnist import data_root
+from ..data.fetch import data_dir
 from ..log import LINE_ENV, get_logger, running_in_notebook
 from ..models import MODELS, count_parameters, describe_network
 from ..training.loops import OPTIMIZERS, Evaluation, seed_everything, train_one_epoch
@@ -402,7 +402,7 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
     threads = str(max(1, cpu_cores() // nproc_per_node))
     environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
-                   config.DATA_DIR_ENV: str(data_root()), **(env or {})}
+                   config.DATA_DIR_ENV: str(data_dir()), **(env or {})}
     if running_in_notebook():
         environment.setdefault(LINE_ENV, "short")
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
