@@ -15,7 +15,8 @@ from torch.utils.data import TensorDataset
 from mnist_lessons.data import fetch
 from mnist_lessons.config import SEED
 from mnist_lessons.cli.args import root_argument
-from mnist_lessons.data.mnist import data_root, load_mnist, make_loader, split
+from mnist_lessons.data.fetch import data_dir
+from mnist_lessons.data.mnist import load_mnist, make_loader, split
 
 
 pytestmark = pytest.mark.usefixtures("offline")
@@ -24,22 +25,22 @@ pytestmark = pytest.mark.usefixtures("offline")
 # --- where the data lives -----------------------------------------------------------
 
 
-def test_data_root_prefers_an_explicit_root_over_the_variable(tmp_path, monkeypatch):
+def test_data_dir_prefers_an_explicit_root_over_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "from-env"))
-    assert data_root(tmp_path / "explicit") == tmp_path / "explicit"
-    assert data_root(str(tmp_path / "explicit")) == tmp_path / "explicit"
+    assert data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert data_dir(str(tmp_path / "explicit")) == tmp_path / "explicit"
 
 
-def test_data_root_uses_mnist_data_dir_when_no_root_is_given(tmp_path, monkeypatch):
+def test_data_dir_uses_mnist_data_dir_when_no_root_is_given(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "from-env"))
-    assert data_root() == tmp_path / "from-env"
+    assert data_dir() == tmp_path / "from-env"
 
 
-def test_data_root_defaults_to_data_in_the_working_directory(tmp_path, monkeypatch):
+def test_data_dir_defaults_to_data_in_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert data_root() == tmp_path.resolve() / "data"
+    assert data_dir() == tmp_path.resolve() / "data"
     monkeypatch.setenv("MNIST_DATA_DIR", "")  # an empty variable counts as unset
-    assert data_root() == tmp_path.resolve() / "data"
+    assert data_dir() == tmp_path.resolve() / "data"
 
 
 @pytest.mark.parametrize("empty", ["", "  "])
@@ -51,22 +52,22 @@ def test_an_empty_root_and_an_empty_variable_both_mean_data_here(empty, tmp_path
     parser.add_argument("--root", type=root_argument)
     given = parser.parse_args(["--root", empty]).root
     assert given is None
-    assert data_root(given) == data_root(empty) == tmp_path.resolve() / "data"
+    assert data_dir(given) == data_dir(empty) == tmp_path.resolve() / "data"
     monkeypatch.setenv("MNIST_DATA_DIR", empty)
-    assert data_root() == data_root(given) == tmp_path.resolve() / "data"
+    assert data_dir() == data_dir(given) == tmp_path.resolve() / "data"
     assert parser.parse_args(["--root", "here"]).root == "here"
 
 
-def test_data_root_with_an_unknown_users_home_is_a_clear_error():
+def test_data_dir_with_an_unknown_users_home_is_a_clear_error():
     with pytest.raises(fetch.DataDirError, match="Cannot expand the data directory '~no_such_user_x7/mnist'"):
-        data_root("~no_such_user_x7/mnist")
+        data_dir("~no_such_user_x7/mnist")
 
 
-def test_data_root_expands_home_and_resolves_relative_paths(tmp_path, monkeypatch):
+def test_data_dir_expands_home_and_resolves_relative_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    assert data_root("~/mnist") == tmp_path.resolve() / "mnist"
-    assert data_root("sub/../elsewhere") == tmp_path.resolve() / "elsewhere"
+    assert data_dir("~/mnist") == tmp_path.resolve() / "mnist"
+    assert data_dir("sub/../elsewhere") == tmp_path.resolve() / "elsewhere"
 
 
 # --- loading -------------------------------------------------------------------------

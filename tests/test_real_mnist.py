@@ -1,6 +1,6 @@
 """Facts about the real MNIST files (run with: pytest -m mnist).
 
-Skipped unless the four verified files are in data_root() (./data, or
+Skipped unless the four verified files are in data_dir() (./data, or
 $MNIST_DATA_DIR); fetch them with `python -m mnist_lessons data`.
 """
 
@@ -11,14 +11,15 @@ import torch
 
 from mnist_lessons.data import fetch
 from mnist_lessons.config import MNIST_MEAN, MNIST_STD, NUM_CLASSES
-from mnist_lessons.data.mnist import data_root, load_mnist, split
+from mnist_lessons.data.fetch import data_dir
+from mnist_lessons.data.mnist import load_mnist, split
 
 pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture(scope="module")
 def mnist():
-    root = data_root()
+    root = data_dir()
     missing = fetch.missing_files(root)
     if missing:
         pytest.skip(

@@ -84,12 +84,11 @@ class ProgressBatches:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ..data.fetch import ensure_mnist  # the data modules import torchvision: not needed for --help
-    from ..data.mnist import data_root
+    from ..data.fetch import data_dir, ensure_mnist, raw_dir
 
-    root = data_root(args.root)
+    root = data_dir(args.root)
     source = ensure_mnist(root)
-    print(f"MNIST is in {root / 'MNIST' / 'raw'} (served by: {source})")
+    print(f"MNIST is in {raw_dir(root)} (served by: {source})")
     return 0
 
 

@@ -99,18 +99,18 @@ def root_argument(text: str) -> str | None:
     """argparse ``type`` for ``--root``: the text as given, or None when it is empty.
 
     ``type=Path`` would turn ``--root ""`` into ``.`` (the working directory);
-    this keeps it "not given", as ``data_root`` and $MNIST_DATA_DIR="" treat it.
+    this keeps it "not given", as ``data_dir`` and $MNIST_DATA_DIR="" treat it.
     """
     return text if text.strip() else None
 
 
 def check_outputs(parser: argparse.ArgumentParser, outputs: dict[str, object], root: str | None) -> None:
     """An argument error if two outputs are one file or one lies among the MNIST files under ``root``."""
-    from ..data.mnist import data_root
+    from ..data.fetch import data_dir, raw_dir
     from ..outputs import check_distinct_outputs
 
     try:
-        check_distinct_outputs(outputs, reads={"the MNIST files": data_root(root) / "MNIST" / "raw"})
+        check_distinct_outputs(outputs, reads={"the MNIST files": raw_dir(data_dir(root))})
     except ValueError as err:
         parser.error(str(err))
 

@@ -1,4 +1,4 @@
-"""MNIST as the lesson uses it: where it lives, loading, splitting, batching.
+"""MNIST as the lesson uses it: loading, splitting, batching (where it lives: :mod:`mnist_lessons.data.fetch`).
 
 >>> train, test = load_mnist()                      # doctest: +SKIP
 >>> train_set, val_set = split(train)               # doctest: +SKIP
@@ -21,29 +21,9 @@ from torchvision.transforms import ToTensor
 
 from mnist_lessons.checks import check_int, check_number
 from mnist_lessons.data import fetch
-from mnist_lessons.config import DATA_DIR_ENV, DEFAULT_DATA_DIR, SEED, VAL_FRACTION
+from mnist_lessons.config import SEED, VAL_FRACTION
 
 log = logging.getLogger(__name__)
-
-
-def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: ``root`` if given, else $MNIST_DATA_DIR, else ./data.
-
-    An empty ``root`` (``--root ""``) counts as not given and an empty
-    variable as unset, so both lead to ./data unless something else is set.
-    The result is absolute (``~`` expanded, relative paths taken from the
-    current working directory).
-    """
-    if root is None or not os.fspath(root).strip():
-        root = os.environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR
-    try:
-        expanded = Path(root).expanduser()
-    except RuntimeError as e:  # "~someone" with no such user, or no home directory at all
-        raise fetch.DataDirError(
-            f"Cannot expand the data directory {os.fspath(root)!r}: {e} Give an absolute path or "
-            f"one relative to the working directory (or set {DATA_DIR_ENV} to one)."
-        ) from None
-    return expanded.resolve()
 
 
 class VerifiedMNIST(MNIST):
@@ -82,7 +62,7 @@ def load_mnist(
     (never a legacy ``processed/`` cache). Images become tensors in [0, 1] of
     shape (1, 28, 28) unless another ``transform`` is given.
     """
-    root = data_root(root)
+    root = fetch.data_dir(root)
     if download:
         fetch.ensure_mnist(root)
     else:

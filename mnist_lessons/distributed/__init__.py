@@ -53,7 +53,7 @@ from ..cli.args import LessonParser, add_run_arguments, check_outputs, output_fi
 from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
 from ..data.augment import AugmentedBatches
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
-from ..data.mnist import data_root
+from ..data.fetch import data_dir
 from ..log import LINE_ENV, running_in_notebook, setup_logging
 from ..models import count_parameters, describe_network
 from ..outputs import save_state_dict, write_or_rescue
@@ -395,7 +395,7 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
     threads = str(max(1, cpu_cores() // nproc_per_node))
     environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
-                   DATA_DIR_ENV: str(data_root()), **(env or {})}
+                   DATA_DIR_ENV: str(data_dir()), **(env or {})}
     if running_in_notebook():
         environment.setdefault(LINE_ENV, "short")
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

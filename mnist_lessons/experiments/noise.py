@@ -16,9 +16,9 @@ trains six runs, and its ``.verdict("0.5", "0.1").text()`` reads like ``'+0.66 Â
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ..checks import check_int
 from ..config import MIN_SEEDS, SEEDS
