@@ -1,33 +1,22 @@
-"""Write a trained network's weights for the book's "Try it" page.
+"""Write a trained network's weights for the book's "Try it" page (``book/_static/try-it.js``).
 
-The page runs the networks in the reader's browser with a small forward pass
-of its own (``book/_static/try-it.js``), so it needs the weights as plain
-numbers and the order of the layers. :func:`export_network` writes, for a
-network called ``name``:
+:func:`export_network` writes, for a network called ``name``: ``name.bin``
+(every weight and bias as little-endian float32), ``name.json`` (the layers
+in order, each with where its numbers sit in the ``.bin`` as ``[offset,
+count]`` in floats, the file's SHA-256, the chapter and validation accuracy)
+and ``name.js`` (both in one script setting ``window.mnistTryItFiles[name]``,
+for the page opened from disk, where browsers refuse ``fetch``).
 
-- ``name.bin``: every weight and bias as little-endian float32, one after
-  the other;
-- ``name.json``: the layers in order, each with where its numbers sit in the
-  ``.bin`` file (offset and count, in floats), the file's SHA-256, and which
-  chapter trained the network to what validation accuracy;
-- ``name.js``: both in one script that sets ``window.mnistTryItFiles[name]``,
-  for the page opened from disk (``file://``), where browsers refuse
-  ``fetch``; the page checks the SHA-256 either way.
+Layers understood: ``Linear``; ``Conv2d`` (square, stride 1, "same" zero
+padding) with a following ``BatchNorm2d`` folded in; ``ReLU``; ``MaxPool2d``
+(stride equal to its size); ``Flatten``, ``Dropout`` and ``Identity`` (nothing
+to do at inference). They are taken in the order ``forward`` calls them, and
+before anything is written the export is run as the page runs it
+(:func:`to_torch`) and must give the model's probabilities: what the export
+cannot see (``F.relu``, a residual sum) is refused, not dropped.
 
-Layers understood: ``Linear``, ``Conv2d`` (square kernel, stride 1, "same"
-zero padding) followed by ``BatchNorm2d`` in evaluation mode, which is folded
-into the convolution's weights and bias, ``ReLU``, ``MaxPool2d`` (square,
-stride equal to its size) and ``Flatten``/``Dropout``/``Identity`` (nothing to
-do at inference: images stay flat in channel, row, column order). The
-layers are taken in the order ``forward`` calls them (a module called twice
-counts twice), and before anything is written the exported network is run
-as the page runs it (:func:`to_torch`) on a fixed batch of images and must
-give the model's own probabilities: what the export cannot see, such as an
-activation called as a function (``F.relu``), is refused, not dropped.
-
-The book's build sets ``MNIST_LESSONS_EXPORT_DIR`` (``book/_ext/try_it.py``);
-without it :func:`export_network` writes nothing, so running a chapter on
-its own leaves no files behind.
+Without a folder (argument or ``$MNIST_LESSONS_EXPORT_DIR``, which the book's
+build sets) nothing is written.
 """
 
 from __future__ import annotations
@@ -46,7 +35,7 @@ from torch import nn
 
 from ..checks import check_number
 from ..data.drawing import prepare_strokes
-from ..models import check_images
+from ..models import check_images as check_model_images
 from ..outputs import write_atomically
 
 #: Environment variable naming the folder the build collects the weights in.
@@ -58,17 +47,9 @@ PASS_THROUGH = (nn.Flatten, nn.Dropout, nn.Identity)
 CHECK_TOLERANCE = 1e-4
 
 
-def _leaves(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if not list(m.children())]
-
-
-def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tuple[list[dict], list[np.ndarray]]:
-    """The layers of ``model`` as descriptions, and the arrays they refer to as ``[offset, count]`` (in floats)
-    into the arrays laid end to end.
-
-    ``order`` lists the leaf modules in the order ``forward`` calls them, a
-    module called twice twice; without it, the order the model registered them.
-    """
+def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarray]]:
+    """The layer descriptions of ``leaves`` (the modules in the order ``forward`` calls them), and the arrays
+    they refer to as ``[offset, count]`` (in floats) into the arrays laid end to end."""
     arrays: list[np.ndarray] = []
     layers: list[dict] = []
 
@@ -76,7 +57,6 @@ def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tu
         arrays.append(np.ascontiguousarray(array.detach().cpu().double().numpy(), dtype="<f4"))
         return [sum(a.size for a in arrays[:-1]), int(arrays[-1].size)]
 
-    leaves = _leaves(model) if order is None else order
     i = 0
     while i < len(leaves):
         module = leaves[i]
@@ -89,13 +69,13 @@ def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tu
             if (module.kernel_size != (k, k) or module.stride != (1, 1) or module.padding != (k // 2, k // 2)
                     or module.dilation != (1, 1) or module.groups != 1 or module.padding_mode != "zeros"):
                 raise ValueError(f"{module}: only square, stride-1, 'same'-padded convolutions can be exported")
-            weight = module.weight.detach().double()
-            bias = module.bias.detach().double() if module.bias is not None else torch.zeros(module.out_channels, dtype=torch.float64)
+            weight = module.weight.double()
+            bias = module.bias.double() if module.bias is not None else torch.zeros(module.out_channels, dtype=torch.float64)
             if i + 1 < len(leaves) and isinstance(leaves[i + 1], nn.BatchNorm2d):
                 norm = leaves[i + 1]
-                scale = norm.weight.detach().double() / torch.sqrt(norm.running_var.double() + norm.eps)
+                scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps)
                 weight = weight * scale[:, None, None, None]
-                bias = (bias - norm.running_mean.double()) * scale + norm.bias.detach().double()
+                bias = (bias - norm.running_mean.double()) * scale + norm.bias.double()
                 i += 1
             layers.append({"type": "conv", "in": module.in_channels, "out": module.out_channels, "kernel": k,
                            "weight": add(weight), "bias": add(bias)})
@@ -115,40 +95,13 @@ def network_layers(model: nn.Module, order: list[nn.Module] | None = None) -> tu
     return layers, arrays
 
 
-def _forward_order(model: nn.Module, images: torch.Tensor) -> tuple[list[nn.Module], torch.Tensor]:
-    """The leaf modules in the order ``model``'s forward pass calls them on ``images`` (repeats included),
-    and the scores it returns."""
-    calls: list[nn.Module] = []
-    hooks = [m.register_forward_hook(lambda m, _inputs, _output: calls.append(m)) for m in _leaves(model)]
-    try:
-        with torch.no_grad():
-            scores = model(images)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return calls, scores
-
-
 @functools.cache
 def _scribbles() -> torch.Tensor:
-    """A fixed batch of 32 images: 16 random pen scribbles prepared as the page prepares drawings, 16 of noise."""
+    """The fixed batch an export is checked on: 16 pen scribbles prepared as the page prepares drawings, 16 of noise."""
     rng = np.random.default_rng(784)
     drawn = [prepare_strokes([rng.uniform(20, 260, (int(rng.integers(2, 6)), 2))], 280, 280) for _ in range(16)]
     noise = rng.uniform(0, 1, (16, 28, 28)) * (rng.uniform(0, 1, (16, 28, 28)) < 0.3)
     return torch.from_numpy(np.concatenate([np.stack(drawn), noise])).float().reshape(-1, 1, 28, 28)
-
-
-def _check_batch(images: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
-    """The images an export is checked on, (N, 1, 28, 28) float32 on the CPU: a fixed batch of scribbles
-    and noise, followed by ``images`` if given (real digits, shape (N, 784) or (N, 1, 28, 28), in [0, 1])."""
-    if images is None:
-        return _scribbles()
-    images = torch.as_tensor(images)
-    try:
-        check_images(images)
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"check_images: {err}") from None
-    return torch.cat([_scribbles(), images.detach().float().cpu().reshape(-1, 1, 28, 28)])
 
 
 def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tensor, expected: torch.Tensor) -> None:
@@ -163,13 +116,10 @@ def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tens
     try:
         with torch.no_grad():
             got = torch.softmax(to_torch(meta, weights)(images), dim=1)
+        error = float((got - torch.softmax(expected, dim=1)).abs().max())  # a RuntimeError if the shapes differ
     except RuntimeError as err:
         raise ValueError(f"the exported {name!r} fails where the model runs ({' '.join(str(err).split())}); "
                          f"{causes}") from None
-    if got.shape != expected.shape:
-        raise ValueError(f"the exported {name!r} gives shape {tuple(got.shape)} where the model gives "
-                         f"{tuple(expected.shape)}; {causes}")
-    error = float((got - torch.softmax(expected.float(), dim=1)).abs().max())
     if not error <= CHECK_TOLERANCE:
         raise ValueError(f"the exported {name!r} does not compute what the model computes: its probabilities differ "
                          f"by up to {error:.3g} on {len(images)} check images; {causes}")
@@ -191,15 +141,13 @@ def exported(name: str) -> Path:
 def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    directory: str | Path | None = None,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
-    """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory``.
+    """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory`` and return the JSON's path.
 
     ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set,
-    nothing is written and ``None`` is returned. Returns the JSON file's path.
-    ``val_acc`` is the validation accuracy in percent. First the export is
-    checked (see the module's docstring) on a fixed batch of images plus
-    ``check_images`` (a few hundred real digits, say); a mismatch is a
-    ``ValueError`` and nothing is written. Each file is written under a
-    temporary name and renamed once complete.
+    nothing is written and ``None`` is returned. ``val_acc`` is in percent. The
+    export is checked first (see the module's docstring) on a fixed batch of
+    images plus ``check_images`` (real digits, (N, 784) or (N, 1, 28, 28)); a
+    mismatch is a ``ValueError`` and nothing is written.
     """
     if directory is None:
         directory = os.environ.get(EXPORT_ENV)
@@ -210,14 +158,28 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
     val_acc = check_number("val_acc", val_acc, minimum=0.0)
     if val_acc > 100:
         raise ValueError(f"val_acc is a percentage from 0 to 100, got {val_acc!r}")
-    images = _check_batch(check_images)
+    images = _scribbles()
+    if check_images is not None:
+        check_images = torch.as_tensor(check_images)
+        try:
+            check_model_images(check_images)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"check_images: {err}") from None
+        images = torch.cat([images, check_images.detach().float().cpu().reshape(-1, 1, 28, 28)])
     reference = copy.deepcopy(model).float().cpu().eval()  # the model itself keeps its device and mode
+    leaves = [m for m in reference.modules() if not list(m.children())]
+    order: list[nn.Module] = []  # the leaves in the order forward calls them, repeats included
+    hooks = [m.register_forward_hook(lambda m, _inputs, _output: order.append(m)) for m in leaves]
     try:
-        order, expected = _forward_order(reference, images)
+        with torch.no_grad():
+            expected = reference(images)
     except Exception as err:  # noqa: BLE001 (any failure of the model's own forward pass)
         raise ValueError(f"cannot check the export of {name!r}: the model fails on (N, 1, 28, 28) images "
                          f"({' '.join(str(err).split())})") from None
-    layers, arrays = network_layers(reference, order)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    layers, arrays = _network_layers(order)
     payload = b"".join(a.tobytes() for a in arrays)
     meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": val_acc, "input": [1, 28, 28],
             "weights": f"{name}.bin", "floats": sum(a.size for a in arrays),
@@ -254,7 +216,6 @@ def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     the page's networks against the model they came from.
     """
     modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
-    flat = False
 
     def tensor(span: list[int], shape: tuple[int, ...]) -> torch.Tensor:
         return torch.from_numpy(weights[span[0] : span[0] + span[1]].copy()).reshape(shape)
@@ -262,9 +223,7 @@ def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     for layer in meta["layers"]:
         kind = layer["type"]
         if kind == "linear":
-            if not flat:
-                modules.append(nn.Flatten())
-                flat = True
+            modules.append(nn.Flatten())  # nothing to do once flat
             module = nn.Linear(layer["in"], layer["out"])
             module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"]))
         elif kind == "conv":

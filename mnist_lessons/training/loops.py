@@ -1,10 +1,6 @@
-"""Training and evaluation loops, and the small pieces around them.
+"""Training and evaluation loops: ``train_one_epoch`` and ``evaluate`` (shown in the book), and ``fit``.
 
-``train_one_epoch`` and ``evaluate`` are the two functions the book shows on
-its pages; ``evaluate`` returns an :class:`Evaluation` (accuracy, loss);
-``fit`` runs them epoch after epoch, logs one line per epoch and returns a
-``History``. They accept any iterable of ``(X, y)`` batches: a
-classic ``DataLoader`` or the package's ``TensorBatches``.
+They accept any iterable of ``(X, y)`` batches: a ``DataLoader`` or ``TensorBatches``.
 """
 
 from __future__ import annotations
@@ -45,7 +41,7 @@ def seed_everything(seed: int) -> None:
 
 
 def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
-    """Build an optimiser by name (sgd, adam, rmsprop, adagrad) after checking ``lr``.
+    """Build an optimiser by name (sgd, adam, rmsprop, adagrad).
 
     >>> make_optimizer("adam", [nn.Parameter(torch.zeros(1))], lr=0.01).defaults["lr"]
     0.01
@@ -160,15 +156,11 @@ def fit(
 ) -> History:
     """Train for ``epochs`` epochs, evaluating on train and validation data after each.
 
-    ``train_eval_loader`` evaluates the training data (default: ``train_loader``);
-    pass large in-order batches there to save time. ``log_every=0`` keeps quiet.
-    ``history.epoch`` counts epochs completed (1, 2, ...). ``on_epoch_end(model,
-    history)`` runs after each epoch (e.g. an early-stopping checkpoint) and
-    stops training by returning True. A NaN or infinite loss raises
-    :class:`TrainingDiverged` instead of carrying on with broken weights.
-    Before the first step it checks that the optimiser holds this model's
-    parameters and that the first training batch is ``(X, y)`` with labels 0-9
-    (``evaluate`` checks its first batch too): once per call, not per step.
+    ``train_eval_loader`` evaluates the training data (default: ``train_loader``).
+    ``log_every=0`` keeps quiet. ``on_epoch_end(model, history)`` runs after each
+    epoch and stops training by returning True. A NaN or infinite loss raises
+    :class:`TrainingDiverged`. The optimiser must hold this model's parameters,
+    and the first training batch must be ``(X, y)`` with labels 0-9.
 
     >>> from mnist_lessons.data.batches import TensorBatches
     >>> from mnist_lessons.models import LinearClassifier
@@ -202,10 +194,9 @@ def fit(
                 f"the learning rate {lr:g} is probably too large: try a smaller one", epoch, history)
         if scheduler is not None:
             scheduler.step()
-        for key, value in zip(
-            ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"),
-            (epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds),
-        ):
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
+               "val_acc": val_acc, "lr": lr, "seconds": seconds}
+        for key, value in row.items():
             getattr(history, key).append(value)
         if log_every and ((epoch - 1) % log_every == 0 or epoch == epochs):
             log.info(
@@ -218,12 +209,8 @@ def fit(
 
 
 def check_learned(history: History, min_val_acc: float) -> None:
-    """Raise if training went wrong: the loss must fall and accuracy reach a floor.
-
-    Chapters call this so a build fails loudly if results stop being real.
-    """
-    if len(history) == 0:
-        raise ValueError("the history is empty: train for at least one epoch first")
+    """Raise if training went wrong (chapters call it): the loss must fall and accuracy reach a floor."""
+    history.last()  # a ValueError if the history is empty
     if len(history) > 1 and not history.train_loss[-1] < history.train_loss[0]:
         raise AssertionError(f"training loss did not fall: {history.train_loss}")
     if history.val_acc[-1] < min_val_acc:

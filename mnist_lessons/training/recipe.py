@@ -1,17 +1,11 @@
 """One recipe for every training run: a :class:`RunConfig` describes it, :func:`run` trains it.
 
-A :class:`RunConfig` names every setting of one run: the network (by name,
-``linear``, ``mlp`` or ``cnn``, with its options), the optimiser, learning
-rate, weight decay and schedule, the number of epochs, the batch size, the
-order of the batches, augmentation, the seed, and optionally a smaller
-training set. It is frozen and hashable, so equal settings are one run.
-:func:`run` seeds, builds, trains on the fast tensor path and returns a
-:class:`Run` (the config, the trained model and its
-:class:`~mnist_lessons.training.loops.History`). The command line, the
-benchmark, the data-parallel script, the sweeps and the chapters all use it;
-the pieces (:meth:`RunConfig.build_model`, :meth:`RunConfig.build_optimizer`,
-:meth:`RunConfig.train_batches`) serve loops that train differently, such as
-the data-parallel one.
+A :class:`RunConfig` names every setting of one run; it is frozen and
+hashable, so equal settings are one run. :func:`run` seeds, builds, trains on
+the fast tensor path and returns a :class:`Run` (the config, the trained model
+and its :class:`~mnist_lessons.training.loops.History`). Loops that train
+differently (the data-parallel one) use its pieces: :meth:`RunConfig.build_model`,
+:meth:`RunConfig.build_optimizer` and :meth:`RunConfig.train_batches`.
 
 >>> from mnist_lessons.schedules import CosineSchedule
 >>> config = RunConfig(model="cnn", optimizer="adam", lr=0.01, schedule=CosineSchedule(), shuffle=True)
@@ -39,21 +33,14 @@ from ..models import MODELS, ActivationSpec, activation_key, build_model, model_
 from .loops import OPTIMIZERS, Batches, History, TrainingDiverged, fit, make_optimizer, seed_everything
 from ..schedules import Scheduler
 
-__all__ = ["DataLike", "Run", "RunConfig", "SplitLike", "TUNED_MLP", "run", "runs_on"]
-
-
-class SplitLike(Protocol):
-    """Anything with image tensors ``x`` and labels ``y`` (e.g. :class:`mnist_lessons.data.batches.Split`)."""
-
-    x: torch.Tensor
-    y: torch.Tensor
+__all__ = ["DataLike", "Run", "RunConfig", "TUNED_MLP", "run", "runs_on"]
 
 
 class DataLike(Protocol):
-    """Anything with ``train`` and ``val`` splits (e.g. :class:`mnist_lessons.data.batches.MNISTSplits`)."""
+    """Anything with ``train`` and ``val`` splits, each with tensors ``x`` and ``y`` (e.g. ``mnist_splits()``)."""
 
-    train: SplitLike
-    val: SplitLike
+    train: Any
+    val: Any
 
 
 #: Settings of RunConfig that are options of one network or another (see ``models.model_options``).
@@ -69,10 +56,9 @@ class RunConfig:
     fixed order, no augmentation, 5 epochs, seed 55. ``hidden_sizes``,
     ``activation`` and ``dropout`` are options of ``mlp``; ``channels`` and
     ``kernel_size`` of ``cnn``; setting one for another network is an error.
-    ``train_size`` keeps only the first that many training images;
-    ``train_eval_size`` measures training accuracy on the first that many
-    (all by default); ``schedule`` builds a learning-rate scheduler from
-    ``(optimizer, epochs)``, e.g. :class:`~mnist_lessons.schedules.CosineSchedule`.
+    ``train_size`` keeps the first that many training images, ``train_eval_size``
+    measures training accuracy on the first that many (default: all), and
+    ``schedule(optimizer, epochs)`` builds a learning-rate scheduler.
 
     >>> RunConfig(lr=0.1).lr
     0.1
@@ -171,10 +157,6 @@ class RunConfig:
         """The optimiser with these settings, over ``params``."""
         return make_optimizer(self.optimizer, params, lr=self.lr, weight_decay=self.weight_decay)
 
-    def build_schedule(self, optimizer: torch.optim.Optimizer) -> Scheduler | None:
-        """The learning-rate scheduler of this run, or ``None`` for a constant learning rate."""
-        return self.schedule(optimizer, self.epochs) if self.schedule is not None else None
-
     def train_batches(self, x: torch.Tensor, y: torch.Tensor) -> Batches:
         """Training batches of these settings: size, order (shuffled with the seed or not) and augmentation."""
         batches = TensorBatches(x, y, self.batch_size, shuffle=self.shuffle, seed=self.seed)
@@ -229,16 +211,12 @@ def run(
 ) -> Run:
     """Seed, build, train and evaluate one network as ``config`` says, on ``data.train`` and ``data.val``.
 
-    The network is trained on the device the data is on. Accuracy on the
-    training data is measured after each epoch in evaluation mode (dropout
-    off, no augmentation), so train and validation numbers are comparable.
-    ``progress`` may wrap the training batches (the command line's progress bar).
-
-    A run is seeded, so the same config on the same tensors gives the same
-    result: each is trained once per process and handed back again (the same
-    model and history, under the new ``label``), and one that diverged raises
+    It trains on the data's device and measures training accuracy in evaluation
+    mode, comparable with validation. ``progress`` may wrap the training batches.
+    The same config on the same tensors is trained once per process and handed
+    back again (under the new ``label``); one that diverged raises
     :class:`~mnist_lessons.training.loops.TrainingDiverged` again. Tensors
-    changed in place are not noticed: give new ones to train anew.
+    changed in place are not noticed.
 
     >>> from mnist_lessons.data.batches import MNISTSplits, Split
     >>> images = Split(torch.rand(20, 1, 28, 28), torch.arange(20) % 10)
@@ -284,7 +262,7 @@ def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable
     seed_everything(config.seed)
     model = config.build_model().to(x.device)
     optimizer = config.build_optimizer(model.parameters())
-    scheduler = config.build_schedule(optimizer)
+    scheduler = config.schedule(optimizer, config.epochs) if config.schedule is not None else None
     train_batches = config.train_batches(x, y)
     n_eval = len(x) if config.train_eval_size is None else min(config.train_eval_size, len(x))
     history = fit(
