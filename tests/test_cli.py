@@ -7,7 +7,6 @@ programs are marked ``slow``. No test reaches the network.
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import sys
@@ -18,7 +17,6 @@ import torch
 from fakes import run_cli
 
 from mnist_lessons import cli
-from mnist_lessons.data import fetch
 from mnist_lessons.data.augment import Augmentation
 from mnist_lessons.schedules import CosineSchedule
 from mnist_lessons.models import load_weights, ConvClassifier, LinearClassifier, NonlinearClassifier
