@@ -468,7 +468,8 @@ def test_two_processes_fetching_at_once_both_end_with_the_verified_files(tmp_pat
     children = [fetching(tmp_path, root, pause=0.002, name=f"ready-{i}") for i in range(2)]
     results = [child.communicate(timeout=120) for child in children]
     assert [child.returncode for child in children] == [0, 0], [err for _, err in results]
-    assert [out.strip() for out, _ in results] == ["slow", "slow"]
+    sources = sorted(out.strip() for out, _ in results)
+    assert sources in (["slow", "slow"], ["local", "slow"]), sources  # the later one may find the files in place
     assert fetch.missing_files(root) == []
     assert tree(root / "MNIST/raw") == sorted(NAMES)  # no temporary file left beside them
 

@@ -210,7 +210,7 @@ def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) ->
     model = config.build_model().to(world.device)
     ddp_model = DistributedDataParallel(model)  # broadcasts rank 0's weights, then averages gradients
     optimizer = config.build_optimizer(ddp_model.parameters())
-    scheduler = config.build_schedule(optimizer)
+    scheduler = config.schedule(optimizer, config.epochs) if config.schedule is not None else None
     train_batches = ShardedBatches(config.train_batches(x, y), world.rank, world.world_size)
     if len(train_batches) == 0:
         raise ValueError(f"no training steps: {len(x)} training images cannot be shared out as a batch "
