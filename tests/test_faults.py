@@ -14,8 +14,8 @@ data directory is a file (or a parent is)       test_fetch.py, test_data.py; her
                                                 and $MNIST_DATA_DIR pointing at a file
 interrupted fetch (error, Ctrl-C)               test_fetch.py; here: ``data`` exits 1 / 130,
                                                 no partial file, no folders left
-SIGTERM or SIGKILL during a fetch               test_fetch.py (staging removed at once on SIGTERM,
-                                                by the next run after SIGKILL)
+SIGTERM or SIGKILL during a fetch               test_fetch.py (staged outside the data folder: nothing
+                                                left in it; the next run completes)
 a folder where a raw file belongs               test_fetch.py; here: ``data`` names it, exit 1
 a legacy MNIST/processed/ cache                 test_data.py; here: ``train`` ignores it
 a network that never answers, npm's errors      test_fetch.py (local silent server, fake npm)
