@@ -1,17 +1,9 @@
-"""Data augmentation on tensors: small random shifts and rotations, per batch.
+"""Data augmentation on tensors: small random shifts and rotations, drawn afresh for every batch.
 
-A digit moved two pixels to the left, or tilted by ten degrees, is still the
-same digit. Showing the network such variants during training teaches it
-that position and slant do not matter, without collecting new data.
-:func:`shift_and_rotate` moves and turns a batch of images by given amounts
-with one ``affine_grid``/``grid_sample`` call (on whatever device the batch is
-on); :func:`random_shift_and_rotate` draws those amounts at random from a
-seeded generator; :class:`AugmentedBatches` wraps any training batches, for
-example :class:`mnist_lessons.data.batches.TensorBatches`, so that every batch is
-augmented afresh each epoch. Labels are never changed. In a training run::
+A digit moved two pixels or tilted ten degrees is still the same digit; training on such variants teaches the
+network that position and slant do not matter. Labels are never changed. In a training run::
 
     train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)
-    fit(model, train, splits.val.eval_batches(), optimizer)
 """
 
 from __future__ import annotations
@@ -34,12 +26,10 @@ MAX_DEGREES: float = 10.0
 def shift_and_rotate(
     x: torch.Tensor, shifts: torch.Tensor | None = None, degrees: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Rotate each image about its centre by ``degrees`` (anticlockwise), then shift it by ``shifts``.
+    """Rotate each image of ``x`` (N, C, H, W) about its centre by ``degrees`` (N,), anticlockwise, then shift it.
 
-    ``x`` is (N, C, H, W); ``shifts`` is (N, 2) as (right, down) in pixels and
-    ``degrees`` is (N,); either may be None for none. Pixels that come in from
-    outside the image are 0 (background). Whole-pixel shifts without rotation
-    move pixels exactly, without blurring them.
+    ``shifts`` is (N, 2) as (right, down) in pixels; None means none. What comes in from outside is 0;
+    whole-pixel shifts without rotation move pixels exactly, without blurring.
 
     >>> x = torch.zeros(1, 1, 28, 28); x[0, 0, 10, 10] = 1
     >>> shift_and_rotate(x, shifts=torch.tensor([[2, -1]]))[0, 0, 9, 12].item()
@@ -81,15 +71,9 @@ def random_shift_and_rotate(
     max_degrees: float = MAX_DEGREES,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Shift each image by a random whole number of pixels in [-max_shift, max_shift] along each
-    axis and rotate it by a random angle in [-max_degrees, max_degrees].
+    """Shift each image by whole pixels in [-max_shift, max_shift] per axis and rotate it within ±max_degrees.
 
-    The amounts are drawn on the CPU from ``generator``, so a seeded generator
-    gives the same augmentation on every device.
-
-    >>> out = random_shift_and_rotate(torch.rand(8, 1, 28, 28), generator=torch.Generator().manual_seed(0))
-    >>> out.shape
-    torch.Size([8, 1, 28, 28])
+    The amounts are drawn on the CPU from ``generator``, so a seeded generator gives the same result on any device.
     """
     _check_limits(max_shift, max_degrees)
     n = len(x)
@@ -99,12 +83,9 @@ def random_shift_and_rotate(
 
 
 class AugmentedBatches:
-    """Wrap ``(X, y)`` training batches so that each ``X`` is randomly shifted and rotated.
+    """``(X, y)`` training batches with every ``X`` randomly shifted and rotated, afresh on each pass.
 
-    Every pass draws new shifts and angles from a generator seeded once with
-    ``seed``, so a training run is reproducible while each epoch sees
-    different variants of the digits. Use it for training only: evaluate on
-    the images as they are.
+    The generator is seeded once with ``seed``: a run is reproducible, yet each epoch sees new variants.
 
     >>> batches = AugmentedBatches([(torch.rand(4, 1, 28, 28), torch.arange(4))], seed=0)
     >>> [(tuple(x.shape), y.tolist()) for x, y in batches]
@@ -134,11 +115,7 @@ class AugmentedBatches:
 
 @dataclass(frozen=True)
 class Augmentation:
-    """Settings of random shifts and rotations, as a run's ``augmentation`` (see :class:`AugmentedBatches`).
-
-    >>> Augmentation().wrap([(torch.rand(2, 1, 28, 28), torch.arange(2))], seed=0).max_shift
-    2
-    """
+    """A run's ``augmentation`` setting: the limits of the random shifts and rotations."""
 
     max_shift: int = MAX_SHIFT
     max_degrees: float = MAX_DEGREES
@@ -147,5 +124,5 @@ class Augmentation:
         _check_limits(self.max_shift, self.max_degrees)
 
     def wrap(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], seed: int = SEED) -> AugmentedBatches:
-        """``batches`` with every batch augmented afresh each pass, from a generator seeded with ``seed``."""
+        """``batches`` augmented afresh on each pass, from a generator seeded with ``seed``."""
         return AugmentedBatches(batches, self.max_shift, self.max_degrees, seed)

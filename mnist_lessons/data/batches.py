@@ -1,11 +1,6 @@
-"""Tensor-resident batches: the fast path through the data.
+"""Tensor-resident batches, the fast path: each split converted once to a (N, 1, 28, 28) tensor, cut by slicing.
 
-``DataLoader`` with ``ToTensor`` turns every image into a PIL image and back
-on every epoch, one image at a time. MNIST is small (60,000 x 784 bytes), so
-the book converts each split once into a float tensor of shape
-(N, 1, 28, 28) in [0, 1], keeps it on the training device, and cuts batches
-by slicing. The batches are identical to the ``DataLoader`` ones for the
-same order of examples; only the time per epoch changes.
+The batches equal a ``DataLoader``'s with ``ToTensor`` for the same order, without its per-image work each epoch.
 """
 
 from __future__ import annotations
@@ -22,30 +17,21 @@ from ..config import BATCH_SIZE, EVAL_BATCH_SIZE, SEED, VAL_FRACTION
 
 
 def as_tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(x, y)`` for an MNIST dataset or a ``Subset`` of one.
-
-    ``x`` is float32 (N, 1, 28, 28) scaled to [0, 1] exactly as ``ToTensor``
-    scales it; ``y`` is int64 (N,).
-    """
+    """``(x, y)`` of an MNIST dataset or a ``Subset`` of one: float32 (N, 1, 28, 28) scaled as by ``ToTensor``."""
     if isinstance(dataset, Subset):
         x, y = as_tensors(dataset.dataset)
         index = torch.as_tensor(dataset.indices, dtype=torch.long)
         return x[index], y[index]
     if not hasattr(dataset, "data") or not hasattr(dataset, "targets"):
-        raise TypeError(
-            f"as_tensors needs a torchvision MNIST dataset or a Subset of one, got {type(dataset).__name__}"
-        )
-    images = torch.as_tensor(dataset.data)
-    x = images.unsqueeze(1).to(torch.float32).div(255)
+        raise TypeError(f"as_tensors needs an MNIST dataset or a Subset of one, got {type(dataset).__name__}")
+    x = torch.as_tensor(dataset.data).unsqueeze(1).to(torch.float32).div(255)
     return x, torch.as_tensor(dataset.targets, dtype=torch.long)
 
 
 class TensorBatches:
-    """Iterate over ``(X, y)`` batches cut from tensors held in memory.
+    """``(X, y)`` batches sliced from tensors, in order or, with ``shuffle``, in a fresh order each epoch.
 
-    In order by default; with ``shuffle=True`` each epoch draws a fresh
-    permutation from a generator seeded once with ``seed``, so a run is
-    reproducible. ``order`` holds the permutation of the latest epoch.
+    The orders come from a generator seeded once with ``seed``; ``order`` holds the latest epoch's.
 
     >>> batches = TensorBatches(torch.zeros(300, 1, 28, 28), torch.zeros(300, dtype=torch.long), 128)
     >>> len(batches), [len(y) for _, y in batches]
@@ -60,17 +46,15 @@ class TensorBatches:
         shuffle: bool = False,
         seed: int | None = None,
     ) -> None:
-        batch_size = check_int("batch_size", batch_size, minimum=1)
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if len(x) == 0:
             raise ValueError("cannot make batches from an empty split")
         self.x = x
         self.y = y.to(x.device)
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.shuffle = shuffle
-        self.seed = SEED if seed is None else seed
-        self.generator = torch.Generator().manual_seed(self.seed)
+        self.generator = torch.Generator().manual_seed(SEED if seed is None else seed)
         self.order: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -125,13 +109,9 @@ def mnist_splits(
     val_fraction: float = VAL_FRACTION,
     seed: int = SEED,
 ) -> MNISTSplits:
-    """Load MNIST, split it as the lesson does, and hold every split as tensors on ``device``.
+    """Load MNIST, split it as the lesson does, and hold the splits as tensors on ``device``.
 
-    ``device`` defaults to the chapters' device: ``$MNIST_LESSONS_DEVICE``
-    (see :func:`mnist_lessons.devices.chapter_device`), else the CPU.
-    Models trained by :func:`mnist_lessons.training.recipe.run` follow the data.
-    With the lesson's split, ``mnist_splits()`` holds 48,000 training, 12,000
-    validation and 10,000 test images (checked by the ``mnist`` tests).
+    ``device`` defaults to :func:`~mnist_lessons.devices.chapter_device` ($MNIST_LESSONS_DEVICE, else the CPU).
     """
     from ..devices import chapter_device
     from .mnist import load_mnist, split
