@@ -23,9 +23,8 @@ MAX_SHIFT: int = 2
 MAX_DEGREES: float = 10.0
 
 
-def shift_and_rotate(
-    x: torch.Tensor, shifts: torch.Tensor | None = None, degrees: torch.Tensor | None = None
-) -> torch.Tensor:
+def shift_and_rotate(x: torch.Tensor, shifts: torch.Tensor | None = None,
+                     degrees: torch.Tensor | None = None) -> torch.Tensor:
     """Rotate each image of ``x`` (N, C, H, W) about its centre by ``degrees`` (N,), anticlockwise, then shift it.
 
     ``shifts`` is (N, 2) as (right, down) in pixels; None means none. What comes in from outside is 0;
@@ -48,14 +47,8 @@ def shift_and_rotate(
     # rotation, and a shift of -2 * pixels / size.
     angle = torch.deg2rad(degrees)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.stack(
-        [
-            torch.stack([cos, -sin, -2 * shifts[:, 0] / width], dim=1),
-            torch.stack([sin, cos, -2 * shifts[:, 1] / height], dim=1),
-        ],
-        dim=1,
-    ).to(device=x.device, dtype=x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    theta = torch.stack([cos, -sin, -2 * shifts[:, 0] / width, sin, cos, -2 * shifts[:, 1] / height], dim=1)
+    grid = F.affine_grid(theta.view(n, 2, 3).to(x), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
@@ -65,12 +58,8 @@ def _check_limits(max_shift: int, max_degrees: float) -> None:
         raise ValueError(f"max_degrees must be a number between 0 and 180, got {max_degrees!r}")
 
 
-def random_shift_and_rotate(
-    x: torch.Tensor,
-    max_shift: int = MAX_SHIFT,
-    max_degrees: float = MAX_DEGREES,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
+def random_shift_and_rotate(x: torch.Tensor, max_shift: int = MAX_SHIFT, max_degrees: float = MAX_DEGREES,
+                            generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each image by whole pixels in [-max_shift, max_shift] per axis and rotate it within ±max_degrees.
 
     The amounts are drawn on the CPU from ``generator``, so a seeded generator gives the same result on any device.
@@ -92,13 +81,8 @@ class AugmentedBatches:
     [((4, 1, 28, 28), [0, 1, 2, 3])]
     """
 
-    def __init__(
-        self,
-        batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-        max_shift: int = MAX_SHIFT,
-        max_degrees: float = MAX_DEGREES,
-        seed: int = SEED,
-    ) -> None:
+    def __init__(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], max_shift: int = MAX_SHIFT,
+                 max_degrees: float = MAX_DEGREES, seed: int = SEED) -> None:
         _check_limits(max_shift, max_degrees)
         self.batches = batches
         self.max_shift = max_shift

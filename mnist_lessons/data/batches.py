@@ -38,14 +38,8 @@ class TensorBatches:
     (3, [128, 128, 44])
     """
 
-    def __init__(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        batch_size: int = BATCH_SIZE,
-        shuffle: bool = False,
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE, shuffle: bool = False,
+                 seed: int | None = None) -> None:
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if len(x) == 0:
@@ -103,12 +97,8 @@ class MNISTSplits:
         return self.train.x.device
 
 
-def mnist_splits(
-    root: str | None = None,
-    device: torch.device | str | None = None,
-    val_fraction: float = VAL_FRACTION,
-    seed: int = SEED,
-) -> MNISTSplits:
+def mnist_splits(root: str | None = None, device: torch.device | str | None = None,
+                 val_fraction: float = VAL_FRACTION, seed: int = SEED) -> MNISTSplits:
     """Load MNIST, split it as the lesson does, and hold the splits as tensors on ``device``.
 
     ``device`` defaults to :func:`~mnist_lessons.devices.chapter_device` ($MNIST_LESSONS_DEVICE, else the CPU).

@@ -1,26 +1,10 @@
-"""Turn a drawn digit into the 28 x 28 image the networks expect.
+"""Turn a drawn digit into the 28 x 28 image the networks expect, the way MNIST's digits were prepared.
 
-MNIST's digits were prepared in two steps: each digit was scaled, keeping its
-proportions, to fit a 20 x 20 box, and that box was placed in a 28 x 28 field
-so that the digit's centre of mass (the ink-weighted mean position) sits at
-the field's centre. A digit drawn small in a corner of a canvas must go
-through the same steps, or the networks see strokes on pixels where they never
-saw any during training.
-
-The "Try it" page does the same in JavaScript (``book/_static/try-it.js``),
-with the same arithmetic, so that the browser tests can compare the two:
-
-1. :func:`render_strokes` draws pen strokes (lists of ``(x, y)`` points) as
-   round-tipped lines of radius ``radius``: a pixel's ink is
-   ``clip(radius + 0.5 - distance, 0, 1)``, its distance from the stroke;
-2. :func:`fit_and_centre` crops the ink to its bounding box, pads it to a
-   square, shrinks it to 20 x 20 by area averaging (each new pixel is the mean
-   of the old pixels it covers) and shifts it by whole pixels to put its
-   centre of mass at the centre of a 28 x 28 image.
-
-Ink is 1 and background 0 (MNIST's white digit on black, pixels scaled to
-[0, 1] as the book's data are). To use a photo or scan, convert it to such an
-array first (grey, inverted if the digit is dark on light).
+:func:`render_strokes` draws pen strokes as round-tipped lines (a pixel's ink is
+``clip(radius + 0.5 - distance, 0, 1)``); :func:`fit_and_centre` crops the ink, pads it to a square, shrinks it
+to 20 x 20 by area averaging and shifts it by whole pixels to put its centre of mass at the centre of 28 x 28.
+Ink is 1, background 0. The "Try it" page (``book/_static/try-it.js``) does the same arithmetic, and the
+browser tests compare the two.
 
 >>> image = prepare_strokes([[(40, 40), (40, 120)]], width=280, height=280)
 >>> image.shape, float(image.max())
@@ -43,11 +27,8 @@ Stroke = Sequence[tuple[float, float]]
 
 
 def render_strokes(strokes: Sequence[Stroke], width: int, height: int, radius: float = PEN_RADIUS) -> np.ndarray:
-    """Ink of each pixel (``height`` x ``width``, 0 to 1) for pen strokes in pixel coordinates.
-
-    Pixel ``(row, col)`` has its centre at ``(col + 0.5, row + 0.5)``; a stroke
-    of one point is a dot.
-    """
+    """Ink (``height`` x ``width``, 0 to 1) of strokes of ``(x, y)`` points; pixel (row, col) is centred at
+    (col + 0.5, row + 0.5), and a stroke of one point is a dot."""
     if width < 1 or height < 1:
         raise ValueError(f"the canvas must be at least 1 x 1 pixels, got {width} x {height}")
     if radius <= 0:
@@ -65,11 +46,8 @@ def render_strokes(strokes: Sequence[Stroke], width: int, height: int, radius: f
             px = np.arange(c0, c1) + 0.5
             py = (np.arange(r0, r1) + 0.5)[:, None]
             dx, dy = x1 - x0, y1 - y0
-            length2 = dx * dx + dy * dy
-            if length2 > 0:
-                t = np.clip(((px - x0) * dx + (py - y0) * dy) / length2, 0.0, 1.0)
-            else:
-                t = np.zeros((r1 - r0, c1 - c0))
+            length2 = max(dx * dx + dy * dy, 1e-12)  # a dot: dx = dy = 0, so t = 0
+            t = np.clip(((px - x0) * dx + (py - y0) * dy) / length2, 0.0, 1.0)
             ex = px - (x0 + t * dx)
             ey = py - (y0 + t * dy)
             value = np.clip(reach - np.sqrt(ex * ex + ey * ey), 0.0, 1.0)
@@ -89,10 +67,7 @@ def area_weights(size: int, out: int) -> np.ndarray:
 
 
 def fit_and_centre(ink: np.ndarray) -> np.ndarray:
-    """The 28 x 28 image (float32, 0 to 1) of the ink, prepared the way MNIST's digits were.
-
-    An image without ink gives all zeros.
-    """
+    """The 28 x 28 image (float32, 0 to 1) of the ink, prepared the way MNIST's digits were (no ink: all zeros)."""
     ink = np.asarray(ink, dtype=np.float64)
     if ink.ndim != 2:
         raise ValueError(f"expected one grey image (height x width), got shape {ink.shape}")
