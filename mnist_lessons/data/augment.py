@@ -1,7 +1,6 @@
-"""Data augmentation on tensors: small random shifts and rotations, drawn afresh for every batch.
+"""Data augmentation on tensors: small random shifts and rotations of the images, drawn afresh for every batch.
 
-A digit moved two pixels or tilted ten degrees is still the same digit; training on such variants teaches the
-network that position and slant do not matter. Labels are never changed. In a training run::
+Training on such variants teaches the network that position and slant do not matter; labels are never changed::
 
     train = AugmentedBatches(splits.train.batches(128, shuffle=True), max_shift=2, max_degrees=10)
 """
@@ -75,10 +74,6 @@ class AugmentedBatches:
     """``(X, y)`` training batches with every ``X`` randomly shifted and rotated, afresh on each pass.
 
     The generator is seeded once with ``seed``: a run is reproducible, yet each epoch sees new variants.
-
-    >>> batches = AugmentedBatches([(torch.rand(4, 1, 28, 28), torch.arange(4))], seed=0)
-    >>> [(tuple(x.shape), y.tolist()) for x, y in batches]
-    [((4, 1, 28, 28), [0, 1, 2, 3])]
     """
 
     def __init__(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], max_shift: int = MAX_SHIFT,

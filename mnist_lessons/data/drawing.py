@@ -85,16 +85,12 @@ def fit_and_centre(ink: np.ndarray) -> np.ndarray:
     dy, dx = (side - height) // 2, (side - width) // 2
     square[dy : dy + height, dx : dx + width] = ink[top:bottom, left:right]
     weights = area_weights(side, BOX)
-    box = weights @ square @ weights.T
     offset = (FIELD - BOX) // 2
-    field[offset : offset + BOX, offset : offset + BOX] = box
-    total = field.sum()
+    field[offset : offset + BOX, offset : offset + BOX] = weights @ square @ weights.T
     centres = np.arange(FIELD) + 0.5
-    com_y = (field.sum(axis=1) * centres).sum() / total
-    com_x = (field.sum(axis=0) * centres).sum() / total
-    shift_y = int(np.floor(FIELD / 2 - com_y + 0.5))
-    shift_x = int(np.floor(FIELD / 2 - com_x + 0.5))
-    return shift(field, shift_y, shift_x).astype(np.float32)
+    com_y, com_x = ((field.sum(axis=axis) * centres).sum() / field.sum() for axis in (1, 0))  # centre of mass
+    down, right = (int(np.floor(FIELD / 2 - com + 0.5)) for com in (com_y, com_x))
+    return shift(field, down, right).astype(np.float32)
 
 
 def shift(image: np.ndarray, down: int, right: int) -> np.ndarray:

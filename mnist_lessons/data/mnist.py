@@ -69,20 +69,15 @@ def split(dataset: Dataset, val_fraction: float = VAL_FRACTION, seed: int = SEED
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     train, val = random_split(dataset, [1 - val_fraction, val_fraction], generator=generator)
     if len(train) == 0 or len(val) == 0:
-        n = len(dataset)
-        raise ValueError(
-            f"val_fraction={val_fraction!r} of {n} examples leaves the {'validation' if len(val) == 0 else 'training'} "
-            f"split empty; choose a fraction between {1 / n:.2g} and {1 - 1 / n:.6g}"
-        )
+        n, empty = len(dataset), "validation" if len(val) == 0 else "training"
+        raise ValueError(f"val_fraction={val_fraction!r} of {n} examples leaves the {empty} split empty; "
+                         f"choose a fraction between {1 / n:.2g} and {1 - 1 / n:.6g}")
     return train, val
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int | None = None) -> DataLoader:
-    """A DataLoader over ``dataset``: the classic path the lesson teaches.
-
-    Its own generator, seeded with ``seed`` (default ``config.SEED``), makes the shuffled order repeatable and
-    leaves the global random state (and so, say, later dropout masks) alone.
-    """
+    """A DataLoader over ``dataset``, the classic path; its own generator, seeded with ``seed`` (default
+    ``config.SEED``), makes the order repeatable and leaves the global random state (later dropout masks) alone."""
     batch_size = check_int("batch_size", batch_size, minimum=1)
     generator = torch.Generator().manual_seed(SEED if seed is None else seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
