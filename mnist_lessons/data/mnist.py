@@ -25,10 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class VerifiedMNIST(MNIST):
-    """torchvision's MNIST read only from the raw files in ``<root>/MNIST/raw``, never from a ``processed/`` cache.
-
-    (torchvision prefers a legacy ``MNIST/processed/*.pt`` cache when one exists, unchecked.)
-    """
+    """torchvision's MNIST read only from the raw files in ``<root>/MNIST/raw``, never from the unchecked legacy
+    ``MNIST/processed/*.pt`` cache that torchvision's own class prefers."""
 
     def __init__(self, root: str | os.PathLike[str], train: bool = True, transform: Callable | None = None) -> None:
         VisionDataset.__init__(self, root, transform=transform)
