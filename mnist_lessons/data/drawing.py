@@ -89,8 +89,8 @@ def fit_and_centre(ink: np.ndarray) -> np.ndarray:
     field[offset : offset + BOX, offset : offset + BOX] = weights @ square @ weights.T
     centres = np.arange(FIELD) + 0.5
     com_y, com_x = ((field.sum(axis=axis) * centres).sum() / field.sum() for axis in (1, 0))  # centre of mass
-    down, right = (int(np.floor(FIELD / 2 - com + 0.5)) for com in (com_y, com_x))
-    return shift(field, down, right).astype(np.float32)
+    down, across = (int(np.floor(FIELD / 2 - com + 0.5)) for com in (com_y, com_x))
+    return shift(field, down, across).astype(np.float32)
 
 
 def shift(image: np.ndarray, down: int, right: int) -> np.ndarray:
