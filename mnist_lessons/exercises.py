@@ -1,8 +1,6 @@
 """Checkers for the book's exercises: each runs your function on tiny seeded data and names its first mistake.
 
-A ``check_*`` function watches what yours does (forward and backward passes, optimiser steps, the model's mode,
-the loss's input), compares its result with the package's own and returns a :class:`Feedback` saying what to
-change. ``hint(name)`` and ``solution(name)`` print a hint and the worked solution.
+``check_*`` watch what yours does and compare its result with the package's own; ``hint`` and ``solution`` help.
 """
 
 from __future__ import annotations
@@ -19,9 +17,6 @@ from torch import nn
 
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training import loops
-
-EXERCISES = ("training_step", "train_one_epoch", "evaluate", "model", "choice", "sanity", "results")
-
 
 @dataclass(frozen=True)
 class Feedback:
@@ -54,7 +49,7 @@ class _Watch:
         self.grad_enabled: list[bool] = []
         self.softmaxed = False
         model.register_forward_pre_hook(self._forward)
-        next(model.parameters()).register_hook(self._backward)
+        next(model.parameters()).register_hook(lambda grad: self.events.append("backward"))  # grad unchanged
         if optimizer is not None:
             for name in ("step", "zero_grad"):
                 setattr(optimizer, name, self._wrap(name, getattr(optimizer, name)))
@@ -63,10 +58,6 @@ class _Watch:
         self.events.append("forward")
         self.modes.append(module.training)
         self.grad_enabled.append(torch.is_grad_enabled())
-
-    def _backward(self, grad):
-        self.events.append("backward")
-        return grad
 
     def _wrap(self, name: str, method: Callable) -> Callable:
         def recorded(*args, **kwargs):
@@ -131,11 +122,8 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
 
 
 def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable, batches: int) -> tuple:
-    """Run ``fn`` and ``reference`` on ``arguments(model, loss_fn, optimizer)``: (first mistake, both results).
-
-    The student's model starts in evaluation mode: a right answer switches to training mode itself.
-    """
-    mine, theirs = _tiny_model().eval(), _tiny_model()
+    """Run ``fn`` and ``reference`` on ``arguments(model, loss_fn, optimizer)``: (first mistake, both results)."""
+    mine, theirs = _tiny_model().eval(), _tiny_model()  # a right answer switches to training mode itself
     optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
     watch = _Watch(mine, optimizer)
     returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss(nn.CrossEntropyLoss()), optimizer))
@@ -325,11 +313,8 @@ def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None
 
 def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str, data: Any,
                   base: Any = None) -> Feedback:
-    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs.
-
-    Each cell is retrained with ``run(base.replace(**{setting: value, "seed": seed}), data)`` (``base``: the
-    lesson's ``RunConfig()`` by default); a row passes when its paired differences' interval holds zero.
-    """
+    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs
+    of ``base.replace(**{setting: value, "seed": seed})``: a row passes when its paired differences hold zero."""
     from mnist_lessons.config import MIN_SEEDS, SEEDS
     from mnist_lessons.experiments.verdicts import verdict
     from mnist_lessons.training.recipe import RunConfig, run
@@ -393,29 +378,30 @@ HINTS = {
     "model": "nn.Flatten(), then nn.Linear(784, hidden), an activation such as nn.ReLU(), and nn.Linear(hidden, "
              "10). No softmax at the end.",
     "choice": "Use only the validation accuracy: max(results, key=lambda r: r['val_acc']).",
-    "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
-               "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
     "sanity": "initial_loss: loss_fn(model(X), y).item() before training; one_batch_loss: train on one batch "
               "(X, y) for a few hundred steps; chance_accuracy: the share of the most common training digit in %.",
+    "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
+               "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
 }
+EXERCISES = tuple(HINTS)
 SOLUTIONS: dict[str, Callable | type] = {
     "training_step": reference_training_step, "train_one_epoch": loops.train_one_epoch,
     "evaluate": loops.evaluate, "model": NonlinearClassifier, "choice": reference_choice,
 }
 
 
-def _known(name: str) -> None:
+def _known(name: str) -> str:
     if name not in EXERCISES:
         raise ValueError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    return name
 
 
 def hint(name: str) -> None:
     """Print a hint for exercise ``name``."""
-    _known(name)
-    print(HINTS[name])
+    print(HINTS[_known(name)])
 
 
 def solution(name: str) -> None:
-    """Print the worked solution of exercise ``name``: the package's own, tested code."""
-    _known(name)
+    """Print the worked solution of exercise ``name``: the package's own, tested code (or its hint)."""
+    name = _known(name)
     print(inspect.getsource(SOLUTIONS[name]) if name in SOLUTIONS else HINTS[name])

@@ -70,17 +70,10 @@ class LinearClassifier(nn.Module):
 
 
 class NonlinearClassifier(nn.Module):
-    """A multilayer perceptron: Linear and activation per hidden layer, dropout after the first.
+    """A multilayer perceptron: Linear and activation (one, or a list) per hidden layer; dropout after the first."""
 
-    ``activation`` is one for every hidden layer or one per layer (``["sigmoid", "tanh", "relu"]``).
-    """
-
-    def __init__(
-        self,
-        hidden_sizes: Sequence[int] = HIDDEN_SIZES,
-        activation: ActivationSpec | Sequence[ActivationSpec] = "relu",
-        dropout: float = DROPOUT,
-    ) -> None:
+    def __init__(self, hidden_sizes: Sequence[int] = HIDDEN_SIZES,
+                 activation: ActivationSpec | Sequence[ActivationSpec] = "relu", dropout: float = DROPOUT) -> None:
         super().__init__()
         sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
@@ -146,11 +139,7 @@ MODELS: dict[str, type[nn.Module]] = {"linear": LinearClassifier, "mlp": Nonline
 
 
 def model_options(name: str) -> tuple[str, ...]:
-    """The options (keyword arguments) the network called ``name`` accepts.
-
-    >>> model_options("mlp")
-    ('hidden_sizes', 'activation', 'dropout')
-    """
+    """The options (keyword arguments) the network called ``name`` accepts: ``("channels", "kernel_size")``."""
     check_choice("model", name, MODELS)
     return tuple(p for p in inspect.signature(MODELS[name]).parameters if p != "self")
 
@@ -202,25 +191,21 @@ def load_weights(path, model: str | None = None, **options) -> nn.Module:
         raise ValueError(f"{path} is not a readable weights file ({str(err).split('.')[0][:120]}); "
                          "save the weights again") from None
     described = isinstance(content, dict) and content.get("format") == WEIGHTS_FORMAT and content.get("model")
-    if not described:
-        if model is None:
-            raise ValueError(f"{path} holds weights without a description of their network; "
-                             "say which: load_weights(path, 'mlp', ...)")
-        saved_name, saved, state = model, describe_network(model, **options), content.get("state_dict", content)
-    else:
-        saved_name, saved, state = content["model"], content["options"], content["state_dict"]
-    if model is not None:
-        asked = describe_network(model, **options)
-        if (model, asked) != (saved_name, saved):
-            shown = lambda n, o: n + "".join(f", {k}={v!r}" for k, v in o.items())  # noqa: E731
-            raise ValueError(f"{path} holds {shown(saved_name, saved)}, not {shown(model, asked)}; "
-                             f"load it with load_weights(path) to rebuild the saved network")
-    network = build_model(saved_name, **saved)
+    if not described and model is None:
+        raise ValueError(f"{path} holds weights without a description of their network; "
+                         "say which: load_weights(path, 'mlp', ...)")
+    asked = None if model is None else (model, describe_network(model, **options))
+    saved = (content["model"], content["options"]) if described else asked
+    if asked is not None and asked != saved:
+        shown = lambda n, o: n + "".join(f", {k}={v!r}" for k, v in o.items())  # noqa: E731
+        raise ValueError(f"{path} holds {shown(*saved)}, not {shown(*asked)}; "
+                         f"load it with load_weights(path) to rebuild the saved network")
+    network = build_model(saved[0], **saved[1])
     try:
-        network.load_state_dict(state)
+        network.load_state_dict(content["state_dict"] if described else content.get("state_dict", content))
     except RuntimeError as err:
         detail = str(err).splitlines()[1].strip()[:160]
-        raise ValueError(f"{path}: its weights do not fit {saved_name} ({detail})") from None
+        raise ValueError(f"{path}: its weights do not fit {saved[0]} ({detail})") from None
     return network
 
 
