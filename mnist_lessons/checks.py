@@ -1,13 +1,7 @@
 """Argument checks, written once: every public function validates through these.
 
-NumPy scalars count as numbers and ``bool`` does not (``True`` is not a batch size). Something that is not a
-number (a string, ``None``) is a ``TypeError``; a number that does not fit (``2.5`` for a count, ``nan``, out
-of range) is a ``ValueError``. Either way the message names the argument and what it must be.
-
->>> check_int("batch_size", True, minimum=1)
-Traceback (most recent call last):
-...
-ValueError: batch_size must be an integer >= 1, got True
+NumPy scalars are numbers, ``bool`` is not (``True`` is not a batch size). A non-number (``"8"``, ``None``) is a
+``TypeError``, a number that does not fit (``2.5`` for a count, ``nan``) a ``ValueError``, naming the argument.
 """
 
 from __future__ import annotations

@@ -69,8 +69,7 @@ def _real_ezpz_get_logger():
 def setup_logging(level: int = logging.INFO) -> logging.Logger:
     """Give the package logger the lesson's line, once (calling again only sets ``level``), and return it.
 
-    It stops propagating, so a notebook that also configures the root logger does not print each line twice.
-    """
+    It stops propagating, so a notebook that also configures the root logger does not print each line twice."""
     ezpz_get_logger = _real_ezpz_get_logger()
     if ezpz_get_logger is not None:
         return ezpz_get_logger(PACKAGE_LOGGER)
