@@ -9,6 +9,7 @@ import copy
 import inspect
 import math
 import traceback
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -72,9 +73,6 @@ class _Watch:
             return base(scores, labels)
         return loss_fn
 
-    def count(self, name: str) -> int:
-        return self.events.count(name)
-
 
 def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
     """The exception a student's function raised, at the last line of their own code it passed through."""
@@ -131,22 +129,21 @@ def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable
         return failed, None, None
     sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
     expected = _seeded(reference, *arguments(theirs, nn.CrossEntropyLoss(), sgd))
-    order = [e for e in watch.events if e in ("backward", "step", "zero_grad")]
+    order, count = [e for e in watch.events if e in ("backward", "step", "zero_grad")], Counter(watch.events)
     return _first(exercise, [
-        (watch.count("forward") == 0, "the model was never called: compute the scores with pred = model(X)."),
+        (count["forward"] == 0, "the model was never called: compute the scores with pred = model(X)."),
         (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, "
                                "or dropout stays off while training."),
         (watch.softmaxed, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies "
                           "the softmax itself, so give it the model's raw scores."),
-        (watch.count("backward") == 0, "no gradient was computed: call loss.backward() after computing the loss."),
-        (watch.count("step") == 0, "the weights never moved: call optimizer.step() after loss.backward()."),
-        (watch.count("zero_grad") == 0, "the gradients were never zeroed, so each step also holds every earlier "
-                                        "batch's gradient: call optimizer.zero_grad() once per step."),
+        (count["backward"] == 0, "no gradient was computed: call loss.backward() after computing the loss."),
+        (count["step"] == 0, "the weights never moved: call optimizer.step() after loss.backward()."),
+        (count["zero_grad"] == 0, "the gradients were never zeroed, so each step also holds every earlier batch's "
+                                  "gradient: call optimizer.zero_grad() once per step."),
         (("backward", "zero_grad") in zip(order, order[1:]), "optimizer.zero_grad() ran between loss.backward() "
          "and optimizer.step(), so each step used a zero gradient: reset after the step (or before the backward "
          "pass)."),
-        (watch.count("step") != batches, f"{watch.count('step')} optimiser steps for {batches} batches: take one "
-                                         "step per batch."),
+        (count["step"] != batches, f"{count['step']} optimiser steps for {batches} batches: take one step per batch."),
         (not _same_weights(mine, theirs), "the steps did not give the package's weights: compare your loop with "
                                           "the five parts of a training step."),
     ]), returned, expected

@@ -14,7 +14,6 @@ from torch import nn
 from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
 
-#: Activation functions available by name.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
     "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "silu": nn.SiLU, "identity": nn.Identity,
@@ -140,8 +139,7 @@ MODELS: dict[str, type[nn.Module]] = {"linear": LinearClassifier, "mlp": Nonline
 
 def model_options(name: str) -> tuple[str, ...]:
     """The options (keyword arguments) the network called ``name`` accepts: ``("channels", "kernel_size")``."""
-    check_choice("model", name, MODELS)
-    return tuple(p for p in inspect.signature(MODELS[name]).parameters if p != "self")
+    return tuple(inspect.signature(MODELS[check_choice("model", name, MODELS)]).parameters)
 
 
 def build_model(name: str, **options) -> nn.Module:
@@ -172,7 +170,7 @@ def describe_network(name: str, **options) -> dict:
     accepted = inspect.signature(MODELS[check_choice("model", name, MODELS)]).parameters
     if set(options) - set(accepted):
         build_model(name, **options)  # raises, naming the option
-    return {key: _plain(options.get(key, p.default)) for key, p in accepted.items() if key != "self"}
+    return {key: _plain(options.get(key, p.default)) for key, p in accepted.items()}
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
