@@ -1,9 +1,7 @@
 """The lesson's log lines, coloured by rich, for the package logger only (importing adds just a NullHandler).
 
-Entry points call :func:`setup_logging`. The full line, on stderr, is
-``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops] message``; in a notebook the
-prefix would push the numbers off screen, so it is ``[I] message`` on stdout. ``$MNIST_LESSONS_LOG_LINE``
-(``short`` or ``full``) overrides the choice. With the real ezpz toolkit importable, its ``get_logger`` is used.
+Entry points call :func:`setup_logging`: ``[2026-01-31 12:00:00,123456][I][loops.py:88:mnist_lessons.training.loops]
+message`` on stderr, or ``[I] message`` on stdout in a notebook (``$MNIST_LESSONS_LOG_LINE``: ``short`` or ``full``).
 """
 
 from __future__ import annotations
@@ -67,11 +65,10 @@ def _real_ezpz_get_logger():
 
 
 def setup_logging(level: int = logging.INFO) -> logging.Logger:
-    """Give the package logger the lesson's line, once (calling again only sets ``level``), and return it.
+    """Give the package logger the lesson's line (or the real ezpz's), once: calling again only sets ``level``.
 
     It stops propagating, so a notebook that also configures the root logger does not print each line twice."""
-    ezpz_get_logger = _real_ezpz_get_logger()
-    if ezpz_get_logger is not None:
+    if (ezpz_get_logger := _real_ezpz_get_logger()) is not None:
         return ezpz_get_logger(PACKAGE_LOGGER)
     logger = logging.getLogger(PACKAGE_LOGGER)
     if not any(isinstance(h, RichLineHandler) for h in logger.handlers):

@@ -174,11 +174,9 @@ def describe_network(name: str, **options) -> dict:
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
-    """The network a file written by ``--save`` holds, rebuilt.
+    """The network a file written by ``--save`` holds, rebuilt; given ``model`` (and options), it must be that one.
 
-    Given ``model`` (and options), the file must hold that very network, else a ``ValueError`` naming both;
-    a file of bare weights (a plain ``state_dict``) needs ``model`` to say what it is.
-    """
+    A file of bare weights (a plain ``state_dict``) needs ``model`` to say what it is."""
     from .outputs import WEIGHTS_FORMAT
 
     try:
