@@ -19,6 +19,7 @@ from torch import nn
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training import loops
 
+
 @dataclass(frozen=True)
 class Feedback:
     """A checker's answer: ``ok`` is True (right), False (a mistake) or None (nothing to check yet)."""
