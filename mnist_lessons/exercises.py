@@ -285,7 +285,7 @@ def check_choice(fn: Callable) -> Feedback:
                      "learning the training images by heart."),
     }
     unknown = (False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
-    ok, message = by_setting.get(name, unknown)
+    ok, message = by_setting.get(name, unknown) if isinstance(name, str) else unknown
     return failed or Feedback(exercise, ok, message)
 
 
