@@ -1,7 +1,5 @@
 """Allow ``python -m mnist_lessons``."""
 
-import sys
-
 from .cli import main
 
-sys.exit(main())
+raise SystemExit(main())

@@ -1,28 +1,7 @@
 """Argument checks, written once: every public function validates through these.
 
-They accept NumPy scalars wherever Python numbers are accepted (``np.int64(128)``
-is an integer) and refuse ``bool`` (``True`` is not a batch size). Something
-that is not a number at all (a string, ``None``) is a ``TypeError``; a number
-that does not fit (``2.5`` for a count, ``True``, ``nan``, out of range) is a
-``ValueError``. Either way the message names the argument and what it must be.
-
->>> check_int("batch_size", np.int64(128), minimum=1)
-128
->>> check_int("batch_size", True, minimum=1)
-Traceback (most recent call last):
-...
-ValueError: batch_size must be an integer >= 1, got True
->>> check_int("batch_size", "128", minimum=1)
-Traceback (most recent call last):
-...
-TypeError: batch_size must be an integer >= 1, got '128'
->>> check_number("lr", 0.0, minimum=0.0, strict=True)
-Traceback (most recent call last):
-...
-ValueError: lr must be a number > 0, got 0.0
-
-Batches of images and labels are checked on the first batch only, as they
-stream past (:func:`checked_batches`): a check on every batch would cost time.
+NumPy scalars are numbers, ``bool`` is not (``True`` is not a batch size). A non-number (``"8"``, ``None``) is a
+``TypeError``, a number that does not fit (``2.5`` for a count, ``nan``) a ``ValueError``, naming the argument.
 """
 
 from __future__ import annotations
@@ -35,9 +14,6 @@ from typing import TypeVar
 
 import numpy as np
 import torch
-
-__all__ = ["check_batch", "check_choice", "check_instance", "check_int", "check_number", "check_widths",
-           "checked_batches", "int_requirement", "number_requirement"]
 
 T = TypeVar("T")
 
@@ -59,34 +35,29 @@ def number_requirement(minimum: float | None = None, strict: bool = False, maxim
     return "a number" + (" " + " and ".join(parts) if parts else "")
 
 
-def _check_is_number(name: str, value: object, what: str) -> None:
+def _check_kind(name: str, value: object, what: str, kind: type) -> None:
+    """A ``TypeError`` for a value that is no number, a ``ValueError`` for a bool or a number not of ``kind``."""
     if not isinstance(value, (numbers.Number, np.bool_)):
         raise TypeError(f"{name} must be {what}, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
 
 
 def check_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as a Python ``int`` if it is an integer (not a bool) from ``minimum`` to ``maximum``."""
     what = int_requirement(minimum, maximum)
-    _check_is_number(name, value, what)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+    _check_kind(name, value, what, numbers.Integral)
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
 
 
-def check_number(
-    name: str, value: object, minimum: float | None = None, strict: bool = False, maximum: float | None = None
-) -> float:
-    """Return ``value`` as a finite Python ``float`` within the bounds (``strict``: above ``minimum``).
-
-    ``maximum`` is exclusive.
-    """
+def check_number(name: str, value: object, minimum: float | None = None, strict: bool = False,
+                 maximum: float | None = None) -> float:
+    """Return ``value`` as a finite Python ``float`` from ``minimum`` (above it if ``strict``) to below ``maximum``."""
     what = number_requirement(minimum, strict, maximum)
-    _check_is_number(name, value, what)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+    _check_kind(name, value, what, numbers.Real)
     number = float(value)
     too_low = minimum is not None and (number < minimum or (strict and number == minimum))
     too_high = maximum is not None and number >= maximum
@@ -103,32 +74,18 @@ def check_choice(name: str, value: object, choices) -> str:
 
 
 def check_widths(name: str, values: object, most: int | None = None) -> tuple[int, ...]:
-    """Return ``values`` as a tuple of layer widths: one or more (at most ``most``) integers >= 1.
-
-    >>> check_widths("hidden_sizes", [50, np.int64(50)])
-    (50, 50)
-    >>> check_widths("hidden_sizes", [])
-    Traceback (most recent call last):
-    ...
-    ValueError: hidden_sizes must be one or more positive widths, got []
-    """
+    """Return ``values`` as a tuple of layer widths: one or more (at most ``most``) integers >= 1."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a sequence of layer widths such as (50, 50, 50), got {values!r}")
     widths = tuple(check_int(name, value, minimum=1) for value in values)
     if not widths or (most is not None and len(widths) > most):
-        raise ValueError(f"{name} must be one {'or more' if most is None else f'to {most}'} positive widths, got {list(widths)}")
+        count = "one or more" if most is None else f"one to {most}"
+        raise ValueError(f"{name} must be {count} positive widths, got {list(widths)}")
     return widths
 
 
 def check_instance(name: str, value: T) -> T:
-    """Return ``value`` unless it is a class given where one of its instances belongs (parentheses left out).
-
-    >>> from fractions import Fraction
-    >>> check_instance("schedule", Fraction)
-    Traceback (most recent call last):
-    ...
-    TypeError: schedule=Fraction(): add the parentheses; the class itself is not a schedule
-    """
+    """Return ``value`` unless it is a class given where one of its instances belongs (parentheses left out)."""
     if isinstance(value, type):
         try:
             required = [p.name for p in inspect.signature(value).parameters.values()
@@ -141,25 +98,14 @@ def check_instance(name: str, value: T) -> T:
 
 
 def check_batch(name: str, batch: object, n_classes: int | None = None) -> None:
-    """Raise unless ``batch`` is an ``(X, y)`` pair; with ``n_classes``, ``y`` must be class labels of shape (N,).
-
-    ``name`` says whose batches they are (``"fit() train_loader"``). Labels are
-    int64 (or uint8) class numbers from 0 to ``n_classes - 1``, one per image.
-
-    >>> check_batch("fit() train_loader", (torch.zeros(2, 784), torch.tensor([0.0, 3.0])), 10)
-    Traceback (most recent call last):
-    ...
-    TypeError: fit() train_loader: labels must be integer class labels 0-9 of shape (N,); got float32 labels: use y.long()
-    >>> check_batch("predict()", [torch.zeros(2, 784)])
-    Traceback (most recent call last):
-    ...
-    TypeError: predict() needs (X, y) batches, images with their labels, such as TensorBatches(x, y, 256); got a batch of 1 item
-    """
+    """Raise unless ``batch`` is an ``(X, y)`` pair; with ``n_classes``, ``y`` must be int64 (or uint8) labels
+    from 0 to ``n_classes - 1``, one per image. ``name`` says whose batches they are (``"fit() train_loader"``)."""
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         got = (f"a batch that is one tensor of shape {tuple(batch.shape)}" if hasattr(batch, "shape") else
                f"a batch of {len(batch)} item{'s' * (len(batch) != 1)}" if isinstance(batch, (tuple, list)) else
                f"a batch of type {type(batch).__name__}")
-        raise TypeError(f"{name} needs (X, y) batches, images with their labels, such as TensorBatches(x, y, 256); got {got}")
+        raise TypeError(f"{name} needs (X, y) batches, images with their labels, such as TensorBatches(x, y, 256); "
+                        f"got {got}")
     if n_classes is None:
         return
     x, y = batch
@@ -179,11 +125,7 @@ def check_batch(name: str, batch: object, n_classes: int | None = None) -> None:
 
 
 def checked_batches(name: str, batches: Iterable[T], n_classes: int | None = None) -> Iterator[T]:
-    """Yield ``batches``, checking the first with :func:`check_batch` before it is used (one check, not one per batch).
-
-    >>> list(checked_batches("predict()", [(1, 2), (3, 4)]))
-    [(1, 2), (3, 4)]
-    """
+    """Yield ``batches``, checking the first with :func:`check_batch` (one check, not one per batch)."""
     iterator = iter(batches)
     for first in iterator:
         check_batch(name, first, n_classes)

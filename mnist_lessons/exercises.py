@@ -1,16 +1,6 @@
-"""Checkers for the book's exercises: run your function on tiny seeded data and say what is wrong.
+"""Checkers for the book's exercises: each runs your function on tiny seeded data and names its first mistake.
 
-Each ``check_*`` function calls yours on a small model and a few batches of
-random images shaped like MNIST (no dataset needed, well under a second),
-watches what it does (forward passes, the loss's input, backward passes,
-optimiser steps, the model's mode) and compares its result with the
-package's own function. It returns a :class:`Feedback` naming the first
-mistake it finds, with what to change. ``hint(name)`` and ``solution(name)``
-print a hint and the worked solution.
-
->>> from mnist_lessons.training.loops import train_one_epoch
->>> check_train_one_epoch(train_one_epoch).ok
-True
+``check_*`` watch what yours does and compare its result with the package's own; ``hint`` and ``solution`` help.
 """
 
 from __future__ import annotations
@@ -19,6 +9,7 @@ import copy
 import inspect
 import math
 import traceback
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -27,8 +18,6 @@ from torch import nn
 
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training import loops
-
-EXERCISES = ("training_step", "train_one_epoch", "evaluate", "model", "choice", "sanity", "results")
 
 
 @dataclass(frozen=True)
@@ -46,6 +35,13 @@ class Feedback:
     __repr__ = __str__
 
 
+def _probabilities(scores: torch.Tensor) -> bool:
+    """Whether every row of ``scores`` is non-negative and sums to 1: a softmax was applied."""
+    scores = scores.detach()
+    rows = scores.sum(dim=1)
+    return bool((scores >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4)
+
+
 class _Watch:
     """Records, in order, what a student's function does to the model, the loss and the optimiser."""
 
@@ -55,7 +51,7 @@ class _Watch:
         self.grad_enabled: list[bool] = []
         self.softmaxed = False
         model.register_forward_pre_hook(self._forward)
-        next(model.parameters()).register_hook(self._backward)
+        next(model.parameters()).register_hook(lambda grad: self.events.append("backward"))  # grad unchanged
         if optimizer is not None:
             for name in ("step", "zero_grad"):
                 setattr(optimizer, name, self._wrap(name, getattr(optimizer, name)))
@@ -65,10 +61,6 @@ class _Watch:
         self.modes.append(module.training)
         self.grad_enabled.append(torch.is_grad_enabled())
 
-    def _backward(self, grad):
-        self.events.append("backward")
-        return grad
-
     def _wrap(self, name: str, method: Callable) -> Callable:
         def recorded(*args, **kwargs):
             self.events.append(name)
@@ -76,16 +68,11 @@ class _Watch:
         return recorded
 
     def loss(self, base: nn.Module) -> Callable:
-        """``base`` as a loss function that notes whether it was given probabilities (a softmax) rather than logits."""
+        """``base`` as a loss function that notes whether it was given probabilities rather than logits."""
         def loss_fn(scores, labels):
-            rows = scores.detach().sum(dim=1)
-            if bool((scores.detach() >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
-                self.softmaxed = True
+            self.softmaxed |= _probabilities(scores)
             return base(scores, labels)
         return loss_fn
-
-    def count(self, name: str) -> int:
-        return self.events.count(name)
 
 
 def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
@@ -97,15 +84,34 @@ def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
                                      f"(line {frame.lineno}: {frame.line!r}). Fix that line and run the check again.")
 
 
-def _tiny_model(seed: int = 0) -> nn.Module:
-    """A small network with dropout, in float64, the same weights every time."""
+def _seeded(fn: Callable, *args, seed: int = 2) -> Any:
+    """``fn(*args)`` with the global generator seeded, and its state restored after."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 10)).double()
+        return fn(*args)
 
 
-def _batches(sizes: tuple[int, ...], seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    generator = torch.Generator().manual_seed(seed)
+def _attempt(exercise: str, fn: Callable, *args) -> tuple[Any, Feedback | None]:
+    """The student's ``fn(*args)``, seeded: what it returned, or the exception it raised as feedback."""
+    try:
+        return _seeded(fn, *args), None
+    except Exception as error:  # the student's code: report it, do not crash the notebook
+        return None, _raised(exercise, error, fn)
+
+
+def _first(exercise: str, mistakes: list[tuple[bool, str]]) -> Feedback | None:
+    """Feedback on the first ``(found, message)`` mistake found, or None."""
+    return next((Feedback(exercise, False, message) for found, message in mistakes if found), None)
+
+
+def _tiny_model() -> nn.Module:
+    """A small network with dropout, in float64, the same weights every time."""
+    return _seeded(lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.5),
+                                         nn.Linear(32, 10)).double(), seed=0)
+
+
+def _batches(sizes: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(1)
     return [(torch.randn(n, 1, 28, 28, generator=generator, dtype=torch.float64),
              torch.randint(0, 10, (n,), generator=generator)) for n in sizes]
 
@@ -114,56 +120,42 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.allclose(p, q, rtol=1e-9, atol=1e-12) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def _step_mistakes(exercise: str, watch: _Watch, batches: int, changed: bool) -> Feedback | None:
-    """The mistakes a training step can make, read off the order of what it did."""
-    if watch.count("forward") == 0:
-        return Feedback(exercise, False, "the model was never called: compute the scores with pred = model(X).")
-    if watch.modes and not all(watch.modes):
-        return Feedback(exercise, False, "the model ran in evaluation mode: call model.train() before the loop, "
-                                         "or dropout stays off while training.")
-    if watch.softmaxed:
-        return Feedback(exercise, False, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies "
-                                         "the softmax itself, so give it the model's raw scores.")
-    if watch.count("backward") == 0:
-        return Feedback(exercise, False, "no gradient was computed: call loss.backward() after computing the loss.")
-    if watch.count("step") == 0:
-        return Feedback(exercise, False, "the weights never moved: call optimizer.step() after loss.backward().")
-    if watch.count("zero_grad") == 0:
-        return Feedback(exercise, False, "the gradients were never zeroed, so each step also holds every earlier "
-                                         "batch's gradient: call optimizer.zero_grad() once per step.")
-    order = [e for e in watch.events if e in ("backward", "step", "zero_grad")]
-    if any(a == "backward" and b == "zero_grad" for a, b in zip(order, order[1:])):
-        return Feedback(exercise, False, "optimizer.zero_grad() ran between loss.backward() and optimizer.step(), "
-                                         "so each step used a zero gradient: reset after the step (or before the "
-                                         "backward pass).")
-    if watch.count("step") != batches:
-        return Feedback(exercise, False, f"{watch.count('step')} optimiser steps for {batches} batches: take one "
-                                         "step per batch.")
-    if not changed:
-        return Feedback(exercise, False, "the steps did not give the package's weights: compare your loop with "
-                                         "the five parts of a training step.")
-    return None
+def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable, batches: int) -> tuple:
+    """Run ``fn`` and ``reference`` on ``arguments(model, loss_fn, optimizer)``: (first mistake, both results)."""
+    mine, theirs = _tiny_model().eval(), _tiny_model()  # a right answer switches to training mode itself
+    optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
+    watch = _Watch(mine, optimizer)
+    returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss(nn.CrossEntropyLoss()), optimizer))
+    if failed:
+        return failed, None, None
+    sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    expected = _seeded(reference, *arguments(theirs, nn.CrossEntropyLoss(), sgd))
+    order, count = [e for e in watch.events if e in ("backward", "step", "zero_grad")], Counter(watch.events)
+    return _first(exercise, [
+        (count["forward"] == 0, "the model was never called: compute the scores with pred = model(X)."),
+        (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, "
+                               "or dropout stays off while training."),
+        (watch.softmaxed, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies "
+                          "the softmax itself, so give it the model's raw scores."),
+        (count["backward"] == 0, "no gradient was computed: call loss.backward() after computing the loss."),
+        (count["step"] == 0, "the weights never moved: call optimizer.step() after loss.backward()."),
+        (count["zero_grad"] == 0, "the gradients were never zeroed, so each step also holds every earlier batch's "
+                                  "gradient: call optimizer.zero_grad() once per step."),
+        (("backward", "zero_grad") in zip(order, order[1:]), "optimizer.zero_grad() ran between loss.backward() "
+         "and optimizer.step(), so each step used a zero gradient: reset after the step (or before the backward "
+         "pass)."),
+        (count["step"] != batches, f"{count['step']} optimiser steps for {batches} batches: take one step per batch."),
+        (not _same_weights(mine, theirs), "the steps did not give the package's weights: compare your loop with "
+                                          "the five parts of a training step."),
+    ]), returned, expected
 
 
 def check_train_one_epoch(fn: Callable) -> Feedback:
     """Check ``fn(loader, model, loss_fn, optimizer)``: one pass over ``loader``, one step per batch."""
-    exercise, batches = "train_one_epoch", _batches((16, 16, 16))
-    mine, reference = _tiny_model(), _tiny_model()
-    mine.eval()  # a right answer switches to training mode itself
-    optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
-    watch = _Watch(mine, optimizer)
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(2)
-            fn(batches, mine, watch.loss(nn.CrossEntropyLoss()), optimizer)
-    except Exception as error:  # the student's code: report it, do not crash the notebook
-        return _raised(exercise, error, fn)
-    with torch.random.fork_rng():
-        torch.manual_seed(2)
-        loops.train_one_epoch(batches, reference, nn.CrossEntropyLoss(), torch.optim.SGD(reference.parameters(), lr=0.1))
-    return _step_mistakes(exercise, watch, len(batches), _same_weights(mine, reference)) or Feedback(
-        exercise, True, "one step per batch, in training mode, on the raw scores, gradients reset: the same "
-                        "weights as the package's train_one_epoch.")
+    batches = _batches((16, 16, 16))
+    mistake, _, _ = _steps("train_one_epoch", fn, loops.train_one_epoch, lambda *mlo: (batches, *mlo), len(batches))
+    return mistake or Feedback("train_one_epoch", True, "one step per batch, in training mode, on the raw scores, "
+                               "gradients reset: the same weights as the package's train_one_epoch.")
 
 
 def reference_training_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
@@ -180,21 +172,7 @@ def reference_training_step(model: nn.Module, loss_fn: nn.Module, optimizer: tor
 def check_training_step(fn: Callable) -> Feedback:
     """Check ``fn(model, loss_fn, optimizer, X, y) -> float``: one step on one batch, returning its loss."""
     exercise, ((X, y),) = "training_step", _batches((16,))
-    mine, reference = _tiny_model(), _tiny_model()
-    mine.eval()
-    optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
-    watch = _Watch(mine, optimizer)
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(2)
-            returned = fn(mine, watch.loss(nn.CrossEntropyLoss()), optimizer, X, y)
-    except Exception as error:  # the student's code
-        return _raised(exercise, error, fn)
-    with torch.random.fork_rng():
-        torch.manual_seed(2)
-        expected = reference_training_step(reference, nn.CrossEntropyLoss(), torch.optim.SGD(reference.parameters(), lr=0.1),
-                                           X, y)
-    mistake = _step_mistakes(exercise, watch, 1, _same_weights(mine, reference))
+    mistake, returned, expected = _steps(exercise, fn, reference_training_step, lambda *mlo: (*mlo, X, y), 1)
     if mistake:
         return mistake
     if not isinstance(returned, (float, int)) or not math.isclose(returned, expected, rel_tol=1e-6):
@@ -205,50 +183,43 @@ def check_training_step(fn: Callable) -> Feedback:
 
 def check_evaluate(fn: Callable) -> Feedback:
     """Check ``fn(loader, model, loss_fn) -> (accuracy in %, mean loss per example)``."""
-    exercise = "evaluate"
-    model = _tiny_model()
-    model.eval()
-    batches = _batches((30, 30, 3))
+    exercise, model = "evaluate", _tiny_model().eval()
     with torch.no_grad():  # labels the model gets wrong in the two large batches and right in the small one
-        batches = [(X, (model(X).argmax(1) + (0 if len(y) == 3 else 1)) % 10) for X, y in batches]
+        batches = [(X, (model(X).argmax(1) + (0 if len(y) == 3 else 1)) % 10) for X, y in _batches((30, 30, 3))]
     model.train()  # a right answer switches dropout off itself
     before = copy.deepcopy(model)
     watch = _Watch(model)
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(2)
-            returned = fn(batches, model, watch.loss(nn.CrossEntropyLoss()))
-    except Exception as error:  # the student's code
-        return _raised(exercise, error, fn)
-    if watch.modes and any(watch.modes):
-        return Feedback(exercise, False, "the model ran in training mode, so dropout changed its answers at random: "
-                                         "call model.eval() before the loop.")
-    if not _same_weights(model, before):
-        return Feedback(exercise, False, "the weights changed: evaluation must only measure, with no optimiser step.")
-    if watch.softmaxed:
-        return Feedback(exercise, False, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the "
-                                         "model's raw scores.")
-    if any(watch.grad_enabled):
-        return Feedback(exercise, False, "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as "
-                                         "nothing is trained here (faster, less memory).")
+    returned, failed = _attempt(exercise, fn, batches, model, watch.loss(nn.CrossEntropyLoss()))
+    mistake = failed or _first(exercise, [
+        (any(watch.modes), "the model ran in training mode, so dropout changed its answers at random: "
+                           "call model.eval() before the loop."),
+        (not _same_weights(model, before), "the weights changed: evaluation must only measure, with no optimiser "
+                                           "step."),
+        (watch.softmaxed, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the "
+                          "model's raw scores."),
+        (any(watch.grad_enabled), "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as "
+                                  "nothing is trained here (faster, less memory)."),
+    ])
+    if mistake:
+        return mistake
     try:
         accuracy, loss = (float(v) for v in returned)
     except (TypeError, ValueError):
         return Feedback(exercise, False, f"it returned {returned!r}: return two numbers, (accuracy in %, mean loss).")
     right = loops.evaluate(batches, before.eval(), nn.CrossEntropyLoss())
     per_batch = [loops.evaluate([b], before, nn.CrossEntropyLoss()) for b in batches]
-    if math.isclose(accuracy, right.accuracy / 100, rel_tol=1e-6):
-        return Feedback(exercise, False, f"the accuracy {accuracy:.4f} is a fraction: multiply by 100 for a percentage.")
-    if math.isclose(accuracy, sum(e.accuracy for e in per_batch) / len(batches), rel_tol=1e-6):
-        return Feedback(exercise, False, "the accuracy is an average of the batches' accuracies, which weighs the "
-                                         "small last batch's images more: count correct answers over all images.")
-    if math.isclose(loss, sum(e.loss for e in per_batch) / len(batches), rel_tol=1e-6):
-        return Feedback(exercise, False, "the loss is an average of the batches' mean losses: multiply each by its "
-                                         "batch's size, add them up, divide by the number of images.")
-    if not (math.isclose(accuracy, right.accuracy, rel_tol=1e-6) and math.isclose(loss, right.loss, rel_tol=1e-6)):
-        return Feedback(exercise, False, f"it gave ({accuracy:.3f} %, {loss:.4f}), the package's evaluate "
-                                         f"({right.accuracy:.3f} %, {right.loss:.4f}) on the same batches.")
-    return Feedback(exercise, True, "evaluation mode, no gradients, and accuracy and loss averaged over images.")
+    close = lambda a, b: math.isclose(a, b, rel_tol=1e-6)  # noqa: E731
+    return _first(exercise, [
+        (close(accuracy, right.accuracy / 100), f"the accuracy {accuracy:.4f} is a fraction: multiply by 100 for a "
+                                                "percentage."),
+        (close(accuracy, sum(e.accuracy for e in per_batch) / len(batches)), "the accuracy is an average of the "
+         "batches' accuracies, which weighs the small last batch's images more: count correct answers over all "
+         "images."),
+        (close(loss, sum(e.loss for e in per_batch) / len(batches)), "the loss is an average of the batches' mean "
+         "losses: multiply each by its batch's size, add them up, divide by the number of images."),
+        (not (close(accuracy, right.accuracy) and close(loss, right.loss)), f"it gave ({accuracy:.3f} %, {loss:.4f}), "
+         f"the package's evaluate ({right.accuracy:.3f} %, {right.loss:.4f}) on the same batches."),
+    ]) or Feedback(exercise, True, "evaluation mode, no gradients, and accuracy and loss averaged over images.")
 
 
 def check_model(model: nn.Module | type) -> Feedback:
@@ -257,8 +228,7 @@ def check_model(model: nn.Module | type) -> Feedback:
     try:
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            net = model() if isinstance(model, type) else copy.deepcopy(model)
-            net = net.float().train()
+            net = (model() if isinstance(model, type) else copy.deepcopy(model)).float().train()
             X, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
             scores = net(X)
     except Exception as error:  # the student's code
@@ -266,8 +236,7 @@ def check_model(model: nn.Module | type) -> Feedback:
     if tuple(scores.shape) != (16, 10):
         return Feedback(exercise, False, f"16 images gave scores of shape {tuple(scores.shape)}: the network must "
                                          "give (16, 10), ten scores per image.")
-    rows = scores.detach().sum(dim=1)
-    if bool((scores >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
+    if _probabilities(scores):
         return Feedback(exercise, False, "the scores are probabilities (a softmax at the end): return raw scores, "
                                          "nn.CrossEntropyLoss applies the softmax itself.")
     net.eval()
@@ -279,10 +248,9 @@ def check_model(model: nn.Module | type) -> Feedback:
                                          "between them are one linear map. Put an activation such as nn.ReLU() "
                                          "between them.")
     net.train()
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        losses = [reference_training_step(net, nn.CrossEntropyLoss(), optimizer, X, y) for _ in range(60)]
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    losses = _seeded(lambda: [reference_training_step(net, nn.CrossEntropyLoss(), optimizer, X, y)
+                              for _ in range(60)], seed=0)
     if not losses[-1] < 0.7 * losses[0]:
         return Feedback(exercise, False, f"60 steps on one batch took the loss only from {losses[0]:.3f} to "
                                          f"{losses[-1]:.3f}: check that every layer's parameters are registered "
@@ -307,73 +275,60 @@ CHOICE_RESULTS = [
 def check_choice(fn: Callable) -> Feedback:
     """Check ``fn(results)``: it picks the best setting (the dict or its ``"setting"``) from result dicts."""
     exercise = "choice"
-    try:
-        picked = fn([dict(r) for r in CHOICE_RESULTS])
-    except Exception as error:  # the student's code
-        return _raised(exercise, error, fn)
+    picked, failed = _attempt(exercise, fn, [dict(r) for r in CHOICE_RESULTS])
     name = picked.get("setting") if isinstance(picked, dict) else picked
-    by = {"A": "test", "C": "training"}
-    if name == "B":
-        return Feedback(exercise, True, "chosen by validation accuracy; the test set stays unused until the end.")
-    if name in by:
-        return Feedback(exercise, False, f"it chose by {by[name]} accuracy. Choose by validation accuracy: "
-                        + ("the test set must not choose, or its score stops being honest." if name == "A" else
-                           "training accuracy rewards learning the training images by heart."))
-    return Feedback(exercise, False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
+    by_setting = {
+        "B": (True, "chosen by validation accuracy; the test set stays unused until the end."),
+        "A": (False, "it chose by test accuracy. Choose by validation accuracy: the test set must not choose, or its "
+                     "score stops being honest."),
+        "C": (False, "it chose by training accuracy. Choose by validation accuracy: training accuracy rewards "
+                     "learning the training images by heart."),
+    }
+    unknown = (False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
+    ok, message = by_setting.get(name, unknown) if isinstance(name, str) else unknown
+    return failed or Feedback(exercise, ok, message)
 
 
 def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None = None,
                  chance_accuracy: float | None = None) -> Feedback:
     """Check a careful practitioner's three numbers: loss at the start, one batch overfitted, chance level (%)."""
-    exercise, notes, ok = "sanity", [], True
-    if initial_loss is not None:
-        good = abs(initial_loss - math.log(10)) < 0.5
-        ok &= good
-        notes.append(f"initial loss {initial_loss:.3f} " + ("is near ln 10 = 2.303: the untrained model guesses "
-                     "evenly, as it should." if good else "is far from ln 10 = 2.303, the loss of an even guess "
-                     "over ten digits: look for large initial weights or a softmax before the loss."))
-    if one_batch_loss is not None:
-        good = one_batch_loss < 0.1
-        ok &= good
-        notes.append(f"one batch trained down to {one_batch_loss:.3f}" + (": the model and loop can learn." if good
-                     else ", not near 0: a network that cannot learn one batch by heart has a bug (or too few steps)."))
-    if chance_accuracy is not None:
-        good = 8 <= chance_accuracy <= 13
-        ok &= good
-        notes.append(f"chance level {chance_accuracy:.1f} %" + (": about one in ten, the baseline to beat." if good
-                     else ": expected about 10 % (give it in %, for the most common training digit)."))
+    rules = [  # (the number, whether it is right, what it is, then what that means if right, if wrong)
+        (initial_loss, lambda v: abs(v - math.log(10)) < 0.5, "initial loss {:.3f} ",
+         "is near ln 10 = 2.303: the untrained model guesses evenly, as it should.",
+         "is far from ln 10 = 2.303, the loss of an even guess over ten digits: look for large initial weights "
+         "or a softmax before the loss."),
+        (one_batch_loss, lambda v: v < 0.1, "one batch trained down to {:.3f}", ": the model and loop can learn.",
+         ", not near 0: a network that cannot learn one batch by heart has a bug (or too few steps)."),
+        (chance_accuracy, lambda v: 8 <= v <= 13, "chance level {:.1f} %", ": about one in ten, the baseline to beat.",
+         ": expected about 10 % (give it in %, for the most common training digit)."),
+    ]
+    notes = [(good(v), what.format(v) + (right if good(v) else wrong)) for v, good, what, right, wrong in rules
+             if v is not None]
     if not notes:
-        return Feedback(exercise, None, "give at least one of initial_loss, one_batch_loss, chance_accuracy.")
-    return Feedback(exercise, bool(ok), " ".join(notes))
+        return Feedback("sanity", None, "give at least one of initial_loss, one_batch_loss, chance_accuracy.")
+    return Feedback("sanity", all(good for good, _ in notes), " ".join(note for _, note in notes))
 
 
 def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str, data: Any,
                   base: Any = None) -> Feedback:
-    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs.
-
-    The reference trains ``base.replace(**{setting: value, "seed": seed})`` (``base``: the
-    recipe the table changes one setting of, the lesson's ``RunConfig()`` by default) with
-    :func:`~mnist_lessons.training.recipe.run` for every cell (seeded, so the
-    book's runs of the same settings are the same runs) and compares each value's
-    row with its own, paired by seed: a row passes when the interval of the
-    differences holds zero, the same rule as :meth:`SeedSweep.verdict`.
-    """
+    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs
+    of ``base.replace(**{setting: value, "seed": seed})``: a row passes when its paired differences hold zero."""
     from mnist_lessons.config import MIN_SEEDS, SEEDS
     from mnist_lessons.experiments.verdicts import verdict
     from mnist_lessons.training.recipe import RunConfig, run
 
     exercise = "results"
     if not table:
-        return Feedback(exercise, None, f"no results yet: fill a dict {{value: {{seed: validation accuracy}}}}, one row "
-                                        f"per {setting}, from the seeds {list(SEEDS[:MIN_SEEDS])}.")
+        return Feedback(exercise, None, f"no results yet: fill a dict {{value: {{seed: validation accuracy}}}}, one "
+                                        f"row per {setting}, from the seeds {list(SEEDS[:MIN_SEEDS])}.")
     seeds = {value: sorted(row) for value, row in table.items()}
     if len({tuple(s) for s in seeds.values()}) > 1:
         return Feedback(exercise, False, f"the rows were trained from different seeds ({seeds}): train every {setting} "
                                          "from the same seeds, so that the comparison is paired.")
     row_seeds = next(iter(seeds.values()))
     if len(row_seeds) < MIN_SEEDS:
-        return Feedback(exercise, False, f"{len(row_seeds)} seed(s) per row: one run cannot tell a setting from its seed; "
-                                         f"train each from at least {MIN_SEEDS}, e.g. {list(SEEDS[:MIN_SEEDS])}.")
+        return Feedback(exercise, False, f"{len(row_seeds)} seed(s) per row: one run cannot tell a setting from its "
+                                         f"seed; train each from at least {MIN_SEEDS}, e.g. {list(SEEDS[:MIN_SEEDS])}.")
     if all(0 <= v <= 1 for row in table.values() for v in row.values()):
         return Feedback(exercise, False, "every accuracy is at most 1: give them in %, as the book does (x 100).")
     base = RunConfig() if base is None else base
@@ -396,9 +351,10 @@ def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str,
         ok &= v.outcome is None
         notes.append(f"{setting}={value}: {v.text()} against the reference"
                      + ("" if v.outcome is None else " (told apart: check the recipe, one change at a time)"))
-    return Feedback(exercise, ok, ("every row agrees with the package's runs within its uncertainty: "
-                                   if ok else "some rows differ from the package's runs by more than their uncertainty: ")
-                    + "; ".join(notes) + ".")
+    summary = ("every row agrees with the package's runs within its uncertainty" if ok
+               else "some rows differ from the package's runs by more than their uncertainty")
+    return Feedback(exercise, ok, f"{summary}: {'; '.join(notes)}.")
+
 
 def compare_guess(guess: float | None, actual: float, tolerance: float, unit: str = "") -> Feedback:
     """Say whether the result ``actual`` confirms a guess made before running (None: no guess made)."""
@@ -420,29 +376,30 @@ HINTS = {
     "model": "nn.Flatten(), then nn.Linear(784, hidden), an activation such as nn.ReLU(), and nn.Linear(hidden, "
              "10). No softmax at the end.",
     "choice": "Use only the validation accuracy: max(results, key=lambda r: r['val_acc']).",
-    "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
-               "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
     "sanity": "initial_loss: loss_fn(model(X), y).item() before training; one_batch_loss: train on one batch "
               "(X, y) for a few hundred steps; chance_accuracy: the share of the most common training digit in %.",
+    "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
+               "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
 }
+EXERCISES = tuple(HINTS)
 SOLUTIONS: dict[str, Callable | type] = {
     "training_step": reference_training_step, "train_one_epoch": loops.train_one_epoch,
     "evaluate": loops.evaluate, "model": NonlinearClassifier, "choice": reference_choice,
 }
 
 
-def _known(name: str) -> None:
+def _known(name: str) -> str:
     if name not in EXERCISES:
         raise ValueError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    return name
 
 
 def hint(name: str) -> None:
     """Print a hint for exercise ``name``."""
-    _known(name)
-    print(HINTS[name])
+    print(HINTS[_known(name)])
 
 
 def solution(name: str) -> None:
-    """Print the worked solution of exercise ``name``: the package's own, tested code."""
-    _known(name)
+    """Print the worked solution of exercise ``name``: the package's own, tested code (or its hint)."""
+    name = _known(name)
     print(inspect.getsource(SOLUTIONS[name]) if name in SOLUTIONS else HINTS[name])

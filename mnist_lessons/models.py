@@ -1,17 +1,4 @@
-"""The networks the book trains.
-
-``LinearClassifier`` is softmax regression: one fully connected layer from
-784 pixels to 10 class scores. ``NonlinearClassifier`` stacks hidden layers
-with activation functions between them; its defaults are the lesson's
-network (784-50-50-50-10, ReLU, dropout 0.2 after the first hidden layer).
-``ConvClassifier`` is the convolutional network of the chapter beyond the lesson.
-All return raw scores (logits); ``nn.CrossEntropyLoss`` applies the softmax.
-
-:data:`MODELS` names them (``linear``, ``mlp``, ``cnn``) and
-:func:`build_model` is the one place that builds a network from its name.
-:func:`predict` and :func:`first_layer_maps` run a trained network without
-training it (evaluation mode, no gradients, its mode restored after).
-"""
+"""The networks the book trains (linear, mlp, cnn: all return raw scores), built by name, saved, loaded and run."""
 
 from __future__ import annotations
 
@@ -27,45 +14,28 @@ from torch import nn
 from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
 
-#: Activation functions available by name.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "silu": nn.SiLU,
-    "identity": nn.Identity,
+    "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "silu": nn.SiLU, "identity": nn.Identity,
 }
 
 ActivationSpec = str | nn.Module | type[nn.Module]
 
 
 def activation_key(name: str) -> str:
-    """The key of :data:`ACTIVATIONS` that ``name`` means, or a ``ValueError`` listing them.
-
-    >>> activation_key("Leaky-ReLU")
-    'leaky_relu'
-    """
+    """The key of :data:`ACTIVATIONS` that ``name`` means (``"Leaky-ReLU"``: ``"leaky_relu"``)."""
     return check_choice("activation", name.strip().lower().replace("-", "_"), ACTIVATIONS)
 
 
 def make_activation(activation: ActivationSpec) -> nn.Module:
-    """Return a fresh activation module from a name, a module or a module class.
-
-    >>> make_activation("tanh")
-    Tanh()
-    """
+    """A fresh activation module from a name, a module (copied) or a module class."""
     if isinstance(activation, str):
         return ACTIVATIONS[activation_key(activation)]()
     if isinstance(activation, nn.Module):
         return copy.deepcopy(activation)  # a layer of its own: learnable activations are not shared
     if isinstance(activation, type) and issubclass(activation, nn.Module):
         return activation()
-    raise TypeError(
-        f"activation must be a name, an nn.Module or an nn.Module class, got {type(activation).__name__}"
-    )
+    raise TypeError(f"activation must be a name, an nn.Module or an nn.Module class, got {type(activation).__name__}")
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -73,24 +43,16 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def check_images(x: torch.Tensor, n_pixels: int = NUM_PIXELS) -> None:
-    """Raise a clear error unless ``x`` is a batch of 28 x 28 images with float pixels.
-
-    >>> check_images(torch.zeros(2, 784, dtype=torch.uint8))
-    Traceback (most recent call last):
-    ...
-    TypeError: input x must be float32 in [0, 1]; got uint8: divide by 255 or use as_tensors()
-    """
+def check_images(x: torch.Tensor) -> None:
+    """Raise a clear error unless ``x`` is a batch of 28 x 28 images with float pixels."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"input x must be a torch tensor of images, got {type(x).__name__}: use torch.as_tensor(x)")
     if not x.is_floating_point():
         raise TypeError(f"input x must be float32 in [0, 1]; got {str(x.dtype).removeprefix('torch.')}: "
                         "divide by 255 or use as_tensors()")
-    if x.dim() < 2 or x.shape[1:].numel() != n_pixels:
-        raise ValueError(
-            f"input x must be a batch of 28x28 images, shape (N, 1, 28, 28) or (N, 784); "
-            f"got shape {tuple(x.shape)}"
-        )
+    if x.dim() < 2 or x.shape[1:].numel() != NUM_PIXELS:
+        raise ValueError(f"input x must be a batch of 28x28 images, shape (N, 1, 28, 28) or (N, 784); "
+                         f"got shape {tuple(x.shape)}")
 
 
 class LinearClassifier(nn.Module):
@@ -107,36 +69,19 @@ class LinearClassifier(nn.Module):
 
 
 class NonlinearClassifier(nn.Module):
-    """A multilayer perceptron: Linear, activation (, dropout) per hidden layer.
+    """A multilayer perceptron: Linear and activation (one, or a list) per hidden layer; dropout after the first."""
 
-    ``activation`` is one name/module for every hidden layer, or a sequence
-    with one per hidden layer (e.g. ``["sigmoid", "tanh", "relu"]``).
-    ``dropout`` is applied after the first hidden layer, as in the lesson.
-
-    >>> model = NonlinearClassifier()  # the lesson's 784-50-50-50-10 network
-    >>> count_parameters(model)
-    44860
-    """
-
-    def __init__(
-        self,
-        hidden_sizes: Sequence[int] = HIDDEN_SIZES,
-        activation: ActivationSpec | Sequence[ActivationSpec] = "relu",
-        dropout: float = DROPOUT,
-    ) -> None:
+    def __init__(self, hidden_sizes: Sequence[int] = HIDDEN_SIZES,
+                 activation: ActivationSpec | Sequence[ActivationSpec] = "relu", dropout: float = DROPOUT) -> None:
         super().__init__()
         sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
-        if isinstance(activation, (str, nn.Module, type)):
-            activations = [activation] * len(sizes)
-        elif not hasattr(activation, "__iter__"):
+        one_for_all = isinstance(activation, (str, nn.Module, type))
+        if not one_for_all and not hasattr(activation, "__iter__"):
             raise TypeError(f"activation must be a name, an nn.Module or one per hidden layer, got {activation!r}")
-        else:
-            activations = list(activation)
-            if len(activations) != len(sizes):
-                raise ValueError(
-                    f"activation lists one per hidden layer: got {len(activations)} for {len(sizes)} layers"
-                )
+        activations = [activation] * len(sizes) if one_for_all else list(activation)
+        if len(activations) != len(sizes):
+            raise ValueError(f"activation lists one per hidden layer: got {len(activations)} for {len(sizes)} layers")
         layers: list[nn.Module] = []
         width = NUM_PIXELS
         for i, (size, act) in enumerate(zip(sizes, activations)):
@@ -154,22 +99,7 @@ class NonlinearClassifier(nn.Module):
 
 
 class ConvClassifier(nn.Module):
-    """A small convolutional network: convolution blocks, then one linear layer.
-
-    Each block is ``Conv2d`` (``kernel_size`` x ``kernel_size`` filters,
-    padded so the image keeps its size), ``BatchNorm2d``, ``ReLU`` and
-    ``MaxPool2d(2)``, which halves the image: with the default two blocks of
-    16 and 32 filters, 28 x 28 pixels become 16 maps of 14 x 14, then 32 maps
-    of 7 x 7, and ``Linear(32 * 7 * 7, 10)`` turns those into ten scores.
-    Every filter's weights are shared by all positions of the image, so the
-    network has fewer parameters than the multilayer one.
-
-    >>> model = ConvClassifier()
-    >>> count_parameters(model)
-    20538
-    >>> model(torch.rand(2, 1, 28, 28)).shape
-    torch.Size([2, 10])
-    """
+    """Convolution blocks (padded Conv2d, BatchNorm2d, ReLU, MaxPool2d(2): each halves the image), then Linear."""
 
     def __init__(self, channels: Sequence[int] = (16, 32), kernel_size: int = 3) -> None:
         super().__init__()
@@ -204,80 +134,49 @@ class ConvClassifier(nn.Module):
 
 
 #: The networks by name: what ``--model`` and ``RunConfig(model=...)`` accept.
-MODELS: dict[str, type[nn.Module]] = {
-    "linear": LinearClassifier,
-    "mlp": NonlinearClassifier,
-    "cnn": ConvClassifier,
-}
+MODELS: dict[str, type[nn.Module]] = {"linear": LinearClassifier, "mlp": NonlinearClassifier, "cnn": ConvClassifier}
 
 
 def model_options(name: str) -> tuple[str, ...]:
-    """The options (keyword arguments) the network called ``name`` accepts.
-
-    >>> model_options("mlp")
-    ('hidden_sizes', 'activation', 'dropout')
-    >>> model_options("linear")
-    ()
-    """
-    check_choice("model", name, MODELS)
-    return tuple(p for p in inspect.signature(MODELS[name]).parameters if p != "self")
+    """The options (keyword arguments) the network called ``name`` accepts: ``("channels", "kernel_size")``."""
+    return tuple(inspect.signature(MODELS[check_choice("model", name, MODELS)]).parameters)
 
 
 def build_model(name: str, **options) -> nn.Module:
-    """A freshly initialised network by name (see :data:`MODELS`), with its options.
-
-    Seed first (``seed_everything``) for reproducible initial weights.
-
-    >>> count_parameters(build_model("linear"))
-    7850
-    >>> build_model("cnn", channels=(8, 16)).classifier
-    Linear(in_features=784, out_features=10, bias=True)
-    >>> build_model("linear", dropout=0.2)
-    Traceback (most recent call last):
-    ...
-    ValueError: model 'linear' has no option 'dropout'; its options: none
-    """
+    """A freshly initialised network by name (see :data:`MODELS`), with its options; seed first to reproduce it."""
     accepted = model_options(name)
     unknown = [key for key in options if key not in accepted]
     if unknown:
-        raise ValueError(
-            f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}"
-        )
+        raise ValueError(f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}")
     return MODELS[name](**options)
 
 
 def _plain(value):
     """An option's value as a weights file records it: activations by name, sequences as lists."""
-    if isinstance(value, str):
-        return activation_key(value) if value.strip().lower().replace("-", "_") in ACTIVATIONS else value
-    kind = value if isinstance(value, type) else type(value)
-    if isinstance(value, nn.Module) or (isinstance(value, type) and issubclass(value, nn.Module)):
-        return next((key for key, cls in ACTIVATIONS.items() if cls is kind), kind.__name__)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return activation_key(value)
+        return value
+    kind = value if isinstance(value, type) else type(value)
+    if issubclass(kind, nn.Module):
+        return next((key for key, cls in ACTIVATIONS.items() if cls is kind), kind.__name__)
     return value
 
 
 def describe_network(name: str, **options) -> dict:
-    """Every option of network ``name``, defaults filled in, as a weights file records them.
-
-    >>> describe_network("mlp", activation="Tanh")
-    {'hidden_sizes': [50, 50, 50], 'activation': 'tanh', 'dropout': 0.2}
-    """
+    """Every option of network ``name``, defaults filled in, as a weights file records them."""
     accepted = inspect.signature(MODELS[check_choice("model", name, MODELS)]).parameters
     if set(options) - set(accepted):
         build_model(name, **options)  # raises, naming the option
-    return {key: _plain(options.get(key, p.default)) for key, p in accepted.items() if key != "self"}
+    return {key: _plain(options.get(key, p.default)) for key, p in accepted.items()}
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
-    """The network a file written by ``--save`` (:func:`~mnist_lessons.outputs.save_state_dict`) holds, rebuilt.
+    """The network a file written by ``--save`` holds, rebuilt; given ``model`` (and options), it must be that one.
 
-    Given ``model`` (and options), the file must hold that network: another
-    one, or the same with other options (``activation="tanh"`` loaded as the
-    default ``relu``), is a ``ValueError`` naming both. A file of bare
-    weights (a plain ``state_dict``) needs ``model`` to say what it is.
-    """
+    A file of bare weights (a plain ``state_dict``) needs ``model`` to say what it is."""
     from .outputs import WEIGHTS_FORMAT
 
     try:
@@ -288,24 +187,21 @@ def load_weights(path, model: str | None = None, **options) -> nn.Module:
         raise ValueError(f"{path} is not a readable weights file ({str(err).split('.')[0][:120]}); "
                          "save the weights again") from None
     described = isinstance(content, dict) and content.get("format") == WEIGHTS_FORMAT and content.get("model")
-    if not described:
-        if model is None:
-            raise ValueError(f"{path} holds weights without a description of their network; "
-                             "say which: load_weights(path, 'mlp', ...)")
-        saved_name, saved, state = model, describe_network(model, **options), content.get("state_dict", content)
-    else:
-        saved_name, saved, state = content["model"], content["options"], content["state_dict"]
-    if model is not None:
-        asked = describe_network(model, **options)
-        if (model, asked) != (saved_name, saved):
-            shown = lambda n, o: n + "".join(f", {k}={v!r}" for k, v in o.items())  # noqa: E731
-            raise ValueError(f"{path} holds {shown(saved_name, saved)}, not {shown(model, asked)}; "
-                             f"load it with load_weights(path) to rebuild the saved network")
-    network = build_model(saved_name, **saved)
+    if not described and model is None:
+        raise ValueError(f"{path} holds weights without a description of their network; "
+                         "say which: load_weights(path, 'mlp', ...)")
+    asked = None if model is None else (model, describe_network(model, **options))
+    saved = (content["model"], content["options"]) if described else asked
+    if asked is not None and asked != saved:
+        shown = lambda n, o: n + "".join(f", {k}={v!r}" for k, v in o.items())  # noqa: E731
+        raise ValueError(f"{path} holds {shown(*saved)}, not {shown(*asked)}; "
+                         f"load it with load_weights(path) to rebuild the saved network")
+    network = build_model(saved[0], **saved[1])
     try:
-        network.load_state_dict(state)
+        network.load_state_dict(content["state_dict"] if described else content.get("state_dict", content))
     except RuntimeError as err:
-        raise ValueError(f"{path}: its weights do not fit {saved_name} ({str(err).splitlines()[1].strip()[:160]})") from None
+        detail = str(err).splitlines()[1].strip()[:160]
+        raise ValueError(f"{path}: its weights do not fit {saved[0]} ({detail})") from None
     return network
 
 
@@ -315,12 +211,7 @@ Batches = Union[Batch, Iterable[Batch]]
 
 
 def as_batches(name: str, data: Batches) -> Iterator[Batch]:
-    """Yield ``(X, y)`` batches from one pair or an iterable of pairs; single ``(image, label)`` samples become
-    batches of one. ``name`` (the caller) is named if the first batch is not a pair.
-
-    >>> [tuple(x.shape) for x, y in as_batches("demo", [(torch.zeros(1, 28, 28), 3)])]
-    [(1, 1, 28, 28)]
-    """
+    """``(X, y)`` batches from one pair or an iterable of pairs (an ``(image, label)`` sample: a batch of one)."""
     one_pair = isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)
     for x, y in checked_batches(name, [data] if one_pair else data):
         y = torch.as_tensor(y)
@@ -348,13 +239,7 @@ def predictions(model: nn.Module, batches: Batches) -> Iterator[tuple[torch.Tens
 
 
 def predict(model: nn.Module, batches: Batches) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(predicted, true)`` labels over all batches.
-
-    >>> x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
-    >>> predicted, true = predict(LinearClassifier(), [(x[:2], y[:2]), (x[2:], y[2:])])
-    >>> predicted.shape, true.tolist()
-    (torch.Size([4]), [0, 1, 2, 3])
-    """
+    """``(predicted, true)`` labels over all batches."""
     results = list(predictions(model, batches))
     if not results:
         raise ValueError("predict() got no batches: the loader is empty")
@@ -362,12 +247,7 @@ def predict(model: nn.Module, batches: Batches) -> tuple[torch.Tensor, torch.Ten
 
 
 def first_layer_maps(model: nn.Module, image: torch.Tensor) -> torch.Tensor:
-    """What the first block of a :class:`ConvClassifier` makes of one image before pooling: convolution,
-    batch norm and ReLU, shape (C, 28, 28).
-
-    >>> first_layer_maps(ConvClassifier(), torch.rand(28, 28)).shape
-    torch.Size([16, 28, 28])
-    """
+    """The first block of a :class:`ConvClassifier` on one image, before pooling: shape (C, 28, 28)."""
     layers = nn.Sequential(*[m for m in model.features[0] if not isinstance(m, nn.MaxPool2d)])  # type: ignore[index]
     with _evaluating(model) as device, torch.no_grad():
         return layers(image.reshape(1, 1, *image.shape[-2:]).to(device))[0].cpu()
