@@ -1,18 +1,7 @@
-"""One recipe for every training run: a :class:`RunConfig` describes it, :func:`run` trains it.
+"""One recipe for every training run: a frozen, hashable :class:`RunConfig` describes it, :func:`run` trains it.
 
-A :class:`RunConfig` names every setting of one run; it is frozen and
-hashable, so equal settings are one run. :func:`run` seeds, builds, trains on
-the fast tensor path and returns a :class:`Run` (the config, the trained model
-and its :class:`~mnist_lessons.training.loops.History`). Loops that train
-differently (the data-parallel one) use its pieces: :meth:`RunConfig.build_model`,
-:meth:`RunConfig.build_optimizer` and :meth:`RunConfig.train_batches`.
-
->>> from mnist_lessons.schedules import CosineSchedule
->>> config = RunConfig(model="cnn", optimizer="adam", lr=0.01, schedule=CosineSchedule(), shuffle=True)
->>> config.differences(RunConfig())
-{'model': 'cnn', 'optimizer': 'adam', 'lr': 0.01, 'shuffle': True, 'schedule': CosineSchedule(eta_min=0.0)}
-
-A chapter then trains it with ``run(config, mnist_splits())``.
+Loops that train differently (the data-parallel one) use its pieces: ``build_model``, ``build_optimizer``,
+``train_batches``.
 """
 
 from __future__ import annotations
@@ -43,25 +32,14 @@ class DataLike(Protocol):
     val: Any
 
 
-#: Settings of RunConfig that are options of one network or another (see ``models.model_options``).
-_MODEL_FIELDS = ("hidden_sizes", "activation", "dropout", "channels", "kernel_size")
-
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of one training run.
+    """Every setting of one training run; the defaults are the lesson's.
 
-    Defaults are the lesson's: the multilayer network 784-50-50-50-10 with
-    ReLU and dropout 0.2, SGD with learning rate 0.05, batches of 128 in a
-    fixed order, no augmentation, 5 epochs, seed 55. ``hidden_sizes``,
-    ``activation`` and ``dropout`` are options of ``mlp``; ``channels`` and
-    ``kernel_size`` of ``cnn``; setting one for another network is an error.
-    ``train_size`` keeps the first that many training images, ``train_eval_size``
-    measures training accuracy on the first that many (default: all), and
-    ``schedule(optimizer, epochs)`` builds a learning-rate scheduler.
+    Setting another network's option is an error. ``train_size`` keeps the first that many training images,
+    ``train_eval_size`` measures training accuracy on the first that many (default: all).
 
-    >>> RunConfig(lr=0.1).lr
-    0.1
     >>> RunConfig(model="linear", dropout=0.5)
     Traceback (most recent call last):
     ...
@@ -95,7 +73,7 @@ class RunConfig:
         check_choice("model", self.model, MODELS)
         defaults = {f.name: f.default for f in fields(self)}
         accepted = model_options(self.model)
-        for name in _MODEL_FIELDS:
+        for name in ("hidden_sizes", "activation", "dropout", "channels", "kernel_size"):
             if name not in accepted and getattr(self, name) != defaults[name]:
                 raise ValueError(
                     f"{name} is not an option of model {self.model!r} (its options: {', '.join(accepted) or 'none'}); "
@@ -137,11 +115,7 @@ class RunConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
 
     def model_options(self) -> dict[str, Any]:
-        """The options this config gives its network, by name.
-
-        >>> RunConfig(model="cnn", channels=(8, 16)).model_options()
-        {'channels': (8, 16), 'kernel_size': 3}
-        """
+        """The options this config gives its network, by name."""
         return {name: getattr(self, name) for name in model_options(self.model)}
 
     @property
@@ -171,8 +145,7 @@ class Run:
     config: RunConfig
     model: nn.Module | None
     history: History
-    #: True when training stopped on a NaN or infinite loss (the model is then ``None``).
-    diverged: bool = False
+    diverged: bool = False  # a NaN or infinite loss stopped training; the model is then None
 
     def summary(self) -> dict[str, float]:
         """Final train and validation accuracy, their gap, and mean seconds per epoch (NaN when diverged)."""
@@ -209,22 +182,11 @@ def run(
     log_every: int = 0,
     progress: Callable[[Batches], Batches] | None = None,
 ) -> Run:
-    """Seed, build, train and evaluate one network as ``config`` says, on ``data.train`` and ``data.val``.
+    """Train one network as ``config`` says on ``data.train``, on the data's device, validated on ``data.val``.
 
-    It trains on the data's device and measures training accuracy in evaluation
-    mode, comparable with validation. ``progress`` may wrap the training batches.
-    The same config on the same tensors is trained once per process and handed
-    back again (under the new ``label``); one that diverged raises
-    :class:`~mnist_lessons.training.loops.TrainingDiverged` again. Tensors
-    changed in place are not noticed.
-
-    >>> from mnist_lessons.data.batches import MNISTSplits, Split
-    >>> images = Split(torch.rand(20, 1, 28, 28), torch.arange(20) % 10)
-    >>> splits = MNISTSplits(images, images, images)
-    >>> first = run(RunConfig(epochs=1), splits)
-    >>> again = run(RunConfig(epochs=1), splits, label="again")
-    >>> again.model is first.model, again.label
-    (True, 'again')
+    The same config on the same tensors is trained once per process and handed back again (under the new
+    ``label``); one that diverged raises ``TrainingDiverged`` again. Tensors changed in place are not noticed.
+    ``progress`` may wrap the training batches.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
@@ -278,7 +240,5 @@ def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable
     return Run("run", config, model, history)
 
 
-#: The multilayer network at learning rate 0.3 for 6 epochs: one of the settings
-#: the homework solution tries, and the convolutions chapter's stronger
-#: multilayer baseline. A fixed recipe, chosen by no noisy verdict.
+#: The convolutions chapter's stronger multilayer baseline, one of the homework's settings, fixed in advance.
 TUNED_MLP: RunConfig = RunConfig(lr=0.3, epochs=6, train_eval_size=8_000)
