@@ -1,22 +1,9 @@
 """Write a trained network's weights for the book's "Try it" page (``book/_static/try-it.js``).
 
-:func:`export_network` writes, for a network called ``name``: ``name.bin``
-(every weight and bias as little-endian float32), ``name.json`` (the layers
-in order, each with where its numbers sit in the ``.bin`` as ``[offset,
-count]`` in floats, the file's SHA-256, the chapter and validation accuracy)
-and ``name.js`` (both in one script setting ``window.mnistTryItFiles[name]``,
-for the page opened from disk, where browsers refuse ``fetch``).
-
-Layers understood: ``Linear``; ``Conv2d`` (square, stride 1, "same" zero
-padding) with a following ``BatchNorm2d`` folded in; ``ReLU``; ``MaxPool2d``
-(stride equal to its size); ``Flatten``, ``Dropout`` and ``Identity`` (nothing
-to do at inference). They are taken in the order ``forward`` calls them, and
-before anything is written the export is run as the page runs it
-(:func:`to_torch`) and must give the model's probabilities: what the export
-cannot see (``F.relu``, a residual sum) is refused, not dropped.
-
-Without a folder (argument or ``$MNIST_LESSONS_EXPORT_DIR``, which the book's
-build sets) nothing is written.
+``name.bin`` holds the weights as little-endian float32, ``name.json`` the layers (each weight as ``[offset,
+count]`` in floats) and the SHA-256, ``name.js`` both, for the page opened from disk. Before anything is written
+the export is run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a residual sum) is
+refused, not dropped.
 """
 
 from __future__ import annotations
@@ -41,10 +28,6 @@ from ..outputs import write_atomically
 #: Environment variable naming the folder the build collects the weights in.
 EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"
 FORMAT = 1
-#: Modules that do nothing once the network is trained and the image is flat.
-PASS_THROUGH = (nn.Flatten, nn.Dropout, nn.Identity)
-#: How far the exported network's probabilities may be from the model's.
-CHECK_TOLERANCE = 1e-4
 
 
 def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarray]]:
@@ -86,7 +69,7 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
             if module.stride not in (size, (size, size)) or module.padding != 0 or module.ceil_mode or module.dilation != 1:
                 raise ValueError(f"{module}: only max pooling with stride equal to its size can be exported")
             layers.append({"type": "maxpool", "size": int(size if isinstance(size, int) else size[0])})
-        elif not isinstance(module, PASS_THROUGH):
+        elif not isinstance(module, (nn.Flatten, nn.Dropout, nn.Identity)):  # nothing to do at inference
             raise ValueError(
                 f"cannot export {type(module).__name__}: the Try it page runs Linear, Conv2d (+BatchNorm2d), "
                 "ReLU, MaxPool2d, Flatten and Dropout layers only"
@@ -105,8 +88,7 @@ def _scribbles() -> torch.Tensor:
 
 
 def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tensor, expected: torch.Tensor) -> None:
-    """``ValueError`` unless the exported network, run as the page runs it, gives ``expected`` (the model's
-    scores on ``images``) to within :data:`CHECK_TOLERANCE` in every probability."""
+    """``ValueError`` unless the exported network gives ``expected`` (the model's scores on ``images``)."""
     causes = ("likely causes: an activation called as a function in forward (F.relu: use an nn.ReLU module), "
               "arithmetic between layers that is not a module (a residual sum, a reshape other than flattening), "
               "or a layer the page does not run as PyTorch does; nothing was written")
@@ -120,17 +102,14 @@ def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tens
     except RuntimeError as err:
         raise ValueError(f"the exported {name!r} fails where the model runs ({' '.join(str(err).split())}); "
                          f"{causes}") from None
-    if not error <= CHECK_TOLERANCE:
+    if not error <= 1e-4:  # in every probability
         raise ValueError(f"the exported {name!r} does not compute what the model computes: its probabilities differ "
                          f"by up to {error:.3g} on {len(images)} check images; {causes}")
 
 
 def exported(name: str) -> Path:
-    """The JSON file of network ``name`` that this build exported: in ``$MNIST_LESSONS_EXPORT_DIR``, else where
-    the book's build puts it (``../_build/offline/_static/try-it``, seen from ``book/``).
-
-    A missing file (the ``.json``, or its ``.bin`` or ``.js``) is a ``FileNotFoundError`` that says how to rebuild.
-    """
+    """The JSON file of network ``name`` that this build exported, in ``$MNIST_LESSONS_EXPORT_DIR`` or the build's
+    folder; a missing ``.json``, ``.bin`` or ``.js`` is a ``FileNotFoundError`` that says how to rebuild."""
     path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
     for missing in (p for p in (path, path.with_suffix(".bin"), path.with_suffix(".js")) if not p.is_file()):
         raise FileNotFoundError(f"{missing} is missing: its chapter was served from the execution cache without "
@@ -143,11 +122,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
     """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory`` and return the JSON's path.
 
-    ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set,
-    nothing is written and ``None`` is returned. ``val_acc`` is in percent. The
-    export is checked first (see the module's docstring) on a fixed batch of
-    images plus ``check_images`` (real digits, (N, 784) or (N, 1, 28, 28)); a
-    mismatch is a ``ValueError`` and nothing is written.
+    ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set, nothing is written (``None``).
+    ``val_acc`` is in percent. The export is checked first on scribbles plus ``check_images`` (real digits).
     """
     if directory is None:
         directory = os.environ.get(EXPORT_ENV)
@@ -209,12 +185,7 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
 
 
 def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
-    """The exported network as a PyTorch module (batch norm already folded into the convolutions).
-
-    Takes images of shape (N, 1, 28, 28) and returns the ten scores, with the
-    arithmetic of the page's JavaScript, so a notebook (or a test) can check
-    the page's networks against the model they came from.
-    """
+    """The exported network as a PyTorch module that computes as the page does: (N, 1, 28, 28) to ten scores."""
     modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
 
     def tensor(span: list[int], shape: tuple[int, ...]) -> torch.Tensor:
