@@ -1,22 +1,8 @@
 """Writing results safely: check an output path before the work, write it whole or not at all.
 
-:func:`check_output_file` is called when a command starts, so a path that
-cannot be written fails in a second, not after an hour of training: a folder,
-a path ending in ``/``, a device, pipe or stream (``/dev/stdout``), a parent
-that is a file, a folder without write permission, a name too long for its
-file system. A symbolic link is followed: its target is the file written.
-:func:`check_distinct_outputs` refuses two outputs that are one file, or an
-output that would replace a file the run reads.
-
-:func:`write_atomically` writes to a temporary file with a unique name next
-to the target, then renames it over the target, so readers see the old file
-or the new one, never half of one, and two processes saving at once cannot
-delete each other's temporary file. The new file gets the mode the old one
-had (or what the umask gives a new file), and temporary files left by a
-writer that was killed are removed by the next write to the same path.
-:func:`save_state_dict` saves weights that way; if that still fails (a full
-disk, say), it saves them in the system's temporary folder and says where, so
-training is never lost.
+:func:`check_output_file` runs when a command starts, so a path that cannot be written fails at once, not after
+training. :func:`write_atomically` writes a uniquely named temporary file beside the target and renames it over the
+target: readers see the old file or the new one, never half of one, and leftovers of killed writers are removed.
 """
 
 from __future__ import annotations
@@ -36,20 +22,13 @@ if TYPE_CHECKING:
 #: Paths that name an open stream of this process, not a file: writing "to" them by renaming would replace
 #: whatever file the stream was redirected to (``--save /dev/stdout >> notes.log``).
 STREAMS = re.compile(r"^/(dev/(std(in|out|err)|fd/\d+)|proc/(self|\d+)/fd/\d+)$")
-#: Characters a temporary name adds to the target's: ``.`` + name + ``.<pid>.<8 random>.part``.
-TEMPORARY_SUFFIX_LENGTH = 32
-
-
-def _temporary_prefix(target: Path) -> str:
-    """The start of every temporary file written for ``target``: its name, cut to leave room for the rest."""
-    return f".{target.name[:64]}."
 
 
 def check_output_file(path: str | os.PathLike[str]) -> Path:
-    """The file that writing to ``path`` would create or replace; ``ValueError`` naming the problem if it cannot be written.
+    """The file that writing to ``path`` would create or replace (a symbolic link's target).
 
-    >>> check_output_file("results/run.json").name
-    'run.json'
+    A ``ValueError`` names the problem: a folder, a stream (``/dev/stdout``), a parent that is a file, no write
+    permission, a name too long for its file system.
     """
     text = os.fspath(path)
     if not text.strip():
@@ -90,22 +69,14 @@ def _check_name_length(target: Path) -> None:
 
 def _same_file(a: Path, b: Path) -> bool:
     a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
-    if a == b:
-        return True
-    return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links, bind mounts
+    return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))  # hard links, bind mounts
 
 
 def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
                            reads: Mapping[str, str | os.PathLike[str]] = {}) -> None:
     """Refuse, naming both, two outputs that are one file, or an output that is (or lies in) something read.
 
-    ``outputs`` maps each option (``--out``) to its path or None; ``reads``
-    maps a description of what the run reads (the MNIST files) to a file or folder.
-
-    >>> check_distinct_outputs({"--out": "run.json", "--save": "run.json"})
-    Traceback (most recent call last):
-    ...
-    ValueError: --out and --save both name run.json: the second would overwrite the first; give each its own file
+    ``outputs`` maps each option (``--out``) to its path or None; ``reads`` maps what the run reads to a file or folder.
     """
     given = [(option, Path(path)) for option, path in outputs.items() if path]
     for i, (first, a) in enumerate(given):
@@ -113,40 +84,25 @@ def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
             if _same_file(a, b):
                 raise ValueError(f"{first} and {second} both name {a}: the second would overwrite the first; "
                                  "give each its own file")
+        real = Path(os.path.realpath(a))
         for what, place in reads.items():
             place = Path(os.path.realpath(place))
-            real = Path(os.path.realpath(a))
-            if real == place or place in real.parents or (real.exists() and place.exists() and _same_file(real, place)):
+            if place in real.parents or _same_file(real, place):
                 raise ValueError(f"{first} {a} would replace {what} ({place}); give a path outside it")
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this machine (this one, another user's, or one that cannot be told: yes)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else (EPERM), or cannot tell
-        return True
-    return True
 
 
 def _writer_is_gone(part: Path) -> bool:
     """Whether the process that made temporary file ``part`` (its pid is in the name) no longer runs."""
     match = re.search(r"\.(\d+)\.[^.]+\.part$", part.name)
-    return bool(match) and not process_alive(int(match.group(1)))
-
-
-def remove_stale_parts(target: Path) -> list[Path]:
-    """Remove the temporary files of ``target`` whose writers were killed (SIGKILL, SIGTERM, power loss)."""
-    removed = []
-    for part in target.parent.glob(_temporary_prefix(target).replace("[", "[[]") + "*.part"):
-        if _writer_is_gone(part):
-            part.unlink(missing_ok=True)
-            removed.append(part)
-    return removed
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs as another user (EPERM), or cannot be told
+        pass
+    return False
 
 
 def _mode_for(target: Path) -> int:
@@ -162,15 +118,16 @@ def _mode_for(target: Path) -> int:
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it to ``path``.
 
-    A symbolic link at ``path`` is kept and its target replaced. Returns the
-    file written. On failure the target is untouched, no temporary file is
-    left, and the ``OSError`` names the path.
+    Returns the file written (a symbolic link's target); it keeps the old file's mode. On failure the target is
+    untouched, no temporary file is left, and the ``OSError`` names the path.
     """
     target = check_output_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(target)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{_temporary_prefix(target)}{os.getpid()}.",
-                                        suffix=".part")
+    prefix = f".{target.name[:64]}."  # then the writer's pid, a random part and .part
+    for part in target.parent.glob(prefix.replace("[", "[[]") + "*.part"):
+        if _writer_is_gone(part):  # killed mid-write (SIGKILL, SIGTERM, power loss)
+            part.unlink(missing_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{prefix}{os.getpid()}.", suffix=".part")
     os.close(handle)
     tmp = Path(tmp_name)
     try:
@@ -193,14 +150,10 @@ WEIGHTS_FORMAT = "mnist_lessons weights"
 
 def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | None = None,
                     options: Mapping[str, object] | None = None) -> Path:
-    """Save ``model``'s weights (on the CPU, so they load anywhere) to ``path``, atomically.
+    """Save ``model``'s weights (on the CPU) to ``path`` with :func:`write_or_rescue`, atomically.
 
-    ``name`` and ``options`` (as :func:`mnist_lessons.models.build_model`
-    takes them) are recorded beside the weights, so
-    :func:`mnist_lessons.models.load_weights` can rebuild the right network
-    and refuse another. The file is serialised in memory first: if writing
-    it fails (a full disk), the weights go to the system's temporary folder
-    instead and the ``OSError`` raised names both paths.
+    ``name`` and ``options`` (as ``build_model`` takes them) are recorded, so ``load_weights`` rebuilds the right
+    network and refuses another.
     """
     import torch
 
