@@ -1,8 +1,4 @@
-"""The lesson's settings, named once.
-
-Chapters, the command line and the tests import these instead of repeating
-magic numbers, so an instructor who changes a default changes it everywhere.
-"""
+"""The lesson's settings, named once for the chapters, the command line and the tests."""
 
 from __future__ import annotations
 
@@ -16,12 +12,9 @@ VAL_FRACTION: float = 0.2
 BATCH_SIZE: int = 128
 #: Examples per step when evaluating on the test set (the lesson's value).
 TEST_BATCH_SIZE: int = 256
-#: Examples per step for evaluation on the fast path: no gradients are kept,
-#: so large batches cost little memory and save per-batch overhead.
+#: Examples per evaluation step on the fast path: without gradients, large batches cost little memory.
 EVAL_BATCH_SIZE: int = 4096
-#: The same for the convolutional network, whose activations are large: at 128
-#: images a batch stays in the processor's caches, and evaluating runs about 3x
-#: faster on a CPU than at 4096.
+#: The same for the convolutional network: its large activations stay in the CPU's caches, about 3x faster.
 CONV_EVAL_BATCH_SIZE: int = 128
 #: Step size of stochastic gradient descent.
 LEARNING_RATE: float = 0.05
@@ -29,8 +22,7 @@ LEARNING_RATE: float = 0.05
 EPOCHS: int = 5
 #: The largest seed NumPy accepts (seeds run from 0 to this).
 MAX_SEED: int = 2**32 - 1
-#: Seeds of the seed-noise study (five runs per model); sweeps use the first
-#: ``MIN_SEEDS`` of them, so a sweep's run at the lesson's settings is one of the study's.
+#: Seeds of the seed-noise study; sweeps use the first ``MIN_SEEDS``, so their lesson run is one of the study's.
 SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))
 #: Fewest seeds behind any comparison that names a winner.
 MIN_SEEDS: int = 3
@@ -44,13 +36,11 @@ IMAGE_SHAPE: tuple[int, int, int] = (1, 28, 28)
 NUM_PIXELS: int = 28 * 28
 NUM_CLASSES: int = 10
 
-#: Pixel mean and standard deviation of the training set after scaling to
-#: [0, 1] (a well-known fact about MNIST, checked by the ``mnist`` tests).
+#: Pixel mean and standard deviation of the training set scaled to [0, 1] (checked by the ``mnist`` tests).
 MNIST_MEAN: float = 0.1307
 MNIST_STD: float = 0.3081
 
-#: Test error rates (%) published in LeCun, Cortes and Burges' MNIST table,
-#: quoted by the chapters for comparison.
+#: Test error rates (%) from LeCun, Cortes and Burges' MNIST table, quoted by the chapters.
 PUBLISHED_TEST_ERROR: dict[str, float] = {
     "linear classifier (1-layer network)": 12.0,
     "linear classifier, deskewed images": 8.4,
