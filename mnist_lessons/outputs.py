@@ -19,17 +19,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from torch import nn
 
-#: Paths that name an open stream of this process, not a file: writing "to" them by renaming would replace
-#: whatever file the stream was redirected to (``--save /dev/stdout >> notes.log``).
+#: Streams of this process, not files: renaming onto one would replace what it is redirected to.
 STREAMS = re.compile(r"^/(dev/(std(in|out|err)|fd/\d+)|proc/(self|\d+)/fd/\d+)$")
 
 
 def check_output_file(path: str | os.PathLike[str]) -> Path:
-    """The file that writing to ``path`` would create or replace (a symbolic link's target).
-
-    A ``ValueError`` names the problem: a folder, a stream (``/dev/stdout``), a parent that is a file, no write
-    permission, a name too long for its file system.
-    """
+    """The file that writing to ``path`` would create or replace (a link's target); else a ``ValueError`` naming
+    the problem (a folder, a stream, a parent that is a file, no permission, a name too long)."""
     text = os.fspath(path)
     if not text.strip():
         raise ValueError("the path is empty; give a file path such as weights.pt")
@@ -74,10 +70,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
                            reads: Mapping[str, str | os.PathLike[str]] = {}) -> None:
-    """Refuse, naming both, two outputs that are one file, or an output that is (or lies in) something read.
-
-    ``outputs`` maps each option (``--out``) to its path or None; ``reads`` maps what the run reads to a file or folder.
-    """
+    """Refuse two ``outputs`` (option: path or None) that are one file, or one that is (or lies in) ``reads``."""
     given = [(option, Path(path)) for option, path in outputs.items() if path]
     for i, (first, a) in enumerate(given):
         for second, b in given[i + 1:]:
@@ -150,11 +143,8 @@ WEIGHTS_FORMAT = "mnist_lessons weights"
 
 def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | None = None,
                     options: Mapping[str, object] | None = None) -> Path:
-    """Save ``model``'s weights (on the CPU) to ``path`` with :func:`write_or_rescue`, atomically.
-
-    ``name`` and ``options`` (as ``build_model`` takes them) are recorded, so ``load_weights`` rebuilds the right
-    network and refuses another.
-    """
+    """Save ``model``'s weights (on the CPU) to ``path`` with :func:`write_or_rescue`; ``name`` and ``options`` (as
+    ``build_model`` takes them) are recorded, so ``load_weights`` rebuilds the right network and refuses another."""
     import torch
 
     state = {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}

@@ -1,10 +1,7 @@
-"""Write a trained network's weights for the book's "Try it" page (``book/_static/try-it.js``).
+"""Write a trained network for the book's "Try it" page: weights (``.bin``), layers (``.json``), both (``.js``).
 
-``name.bin`` holds the weights as little-endian float32, ``name.json`` the layers (each weight as ``[offset,
-count]`` in floats) and the SHA-256, ``name.js`` both, for the page opened from disk. Before anything is written
-the export is run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a residual sum) is
-refused, not dropped.
-"""
+Each export is first run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a residual sum)
+is refused, not dropped."""
 
 from __future__ import annotations
 
@@ -31,8 +28,7 @@ FORMAT = 1
 
 
 def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarray]]:
-    """The layer descriptions of ``leaves`` (the modules in the order ``forward`` calls them), and the arrays
-    they refer to as ``[offset, count]`` (in floats) into the arrays laid end to end."""
+    """The layers of ``leaves`` (in the order ``forward`` calls them) and their arrays, each ``[offset, count]``."""
     arrays: list[np.ndarray] = []
     layers: list[dict] = []
 
@@ -70,10 +66,8 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
                 raise ValueError(f"{module}: only max pooling with stride equal to its size can be exported")
             layers.append({"type": "maxpool", "size": int(size if isinstance(size, int) else size[0])})
         elif not isinstance(module, (nn.Flatten, nn.Dropout, nn.Identity)):  # nothing to do at inference
-            raise ValueError(
-                f"cannot export {type(module).__name__}: the Try it page runs Linear, Conv2d (+BatchNorm2d), "
-                "ReLU, MaxPool2d, Flatten and Dropout layers only"
-            )
+            raise ValueError(f"cannot export {type(module).__name__}: the Try it page runs Linear, Conv2d "
+                             "(+BatchNorm2d), ReLU, MaxPool2d, Flatten and Dropout layers only")
         i += 1
     return layers, arrays
 

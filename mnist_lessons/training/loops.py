@@ -109,11 +109,6 @@ class History:
             raise ValueError("the history is empty: train for at least one epoch first")
         return {key: values[-1] for key, values in asdict(self).items()}
 
-    def rows(self) -> list[dict[str, float]]:
-        """One dict per epoch (handy for ``pandas.DataFrame``)."""
-        columns = asdict(self)
-        return [{key: columns[key][i] for key in columns} for i in range(len(self))]
-
 
 class TrainingDiverged(ArithmeticError):
     """The loss became NaN or infinite after ``epoch`` (from 1); ``history`` holds every epoch before it."""

@@ -1,8 +1,6 @@
 """One recipe for every training run: a frozen, hashable :class:`RunConfig` describes it, :func:`run` trains it.
 
-Loops that train differently (the data-parallel one) use its pieces: ``build_model``, ``build_optimizer``,
-``train_batches``.
-"""
+Loops that train differently (the data-parallel one) use its pieces: ``build_model``, ``build_optimizer``..."""
 
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ class DataLike(Protocol):
 
     train: Any
     val: Any
-
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,8 @@ class RunConfig:
         accepted = model_options(self.model)
         for name in ("hidden_sizes", "activation", "dropout", "channels", "kernel_size"):
             if name not in accepted and getattr(self, name) != defaults[name]:
-                raise ValueError(
-                    f"{name} is not an option of model {self.model!r} (its options: {', '.join(accepted) or 'none'}); "
-                    "leave it at its default"
-                )
+                raise ValueError(f"{name} is not an option of model {self.model!r} "
+                                 f"(its options: {', '.join(accepted) or 'none'}); leave it at its default")
         # What the network would refuse when built is refused here, before a sweep trains its other runs.
         for activation in self.activation if isinstance(self.activation, tuple) else (self.activation,):
             if isinstance(activation, str):
@@ -151,8 +146,7 @@ class Run:
         """Final train and validation accuracy, their gap, and mean seconds per epoch (NaN when diverged)."""
         h = self.history
         if self.diverged or len(h) == 0:
-            nan = float("nan")
-            return {"train_acc": nan, "val_acc": nan, "gap": nan, "seconds_per_epoch": nan}
+            return dict.fromkeys(("train_acc", "val_acc", "gap", "seconds_per_epoch"), float("nan"))
         return {
             "train_acc": h.train_acc[-1],
             "val_acc": h.val_acc[-1],
@@ -178,7 +172,7 @@ _RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 def run(
     config: RunConfig,
     data: DataLike,
-    label: str | None = None,
+    label: str = "run",
     log_every: int = 0,
     progress: Callable[[Batches], Batches] | None = None,
 ) -> Run:
@@ -204,7 +198,6 @@ def run(
     done = held[1]
     if isinstance(done, TrainingDiverged):
         raise TrainingDiverged(str(done), done.epoch, done.history)
-    label = "run" if label is None else label
     return done if done.label == label else replace(done, label=label)
 
 
