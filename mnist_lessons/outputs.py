@@ -35,32 +35,24 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
         raise ValueError(f"{text} is a stream of this process, not a file (writing there would replace what it is "
                          "redirected to); give a file path such as weights.pt")
     target = Path(os.path.realpath(text)) if os.path.islink(text) else Path(text).expanduser()
-    _check_name_length(target)
+    folder = next(p for p in target.absolute().parents if p.exists())  # the nearest: it must be writable
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # pragma: no cover - a file system that does not say
+        longest = 255
+    for part in target.absolute().relative_to(folder).parts:
+        if len(os.fsencode(part)) > longest:
+            raise ValueError(f"the name {part[:24]}... has {len(os.fsencode(part))} bytes and {folder} allows at "
+                             f"most {longest}; give a shorter name")
     if target.is_dir():
         raise ValueError(f"{text} is a folder; give a file path inside it, e.g. {Path(text) / 'weights.pt'}")
     if target.exists() and not target.is_file():
         raise ValueError(f"{text} exists and is not a regular file (a device, socket or pipe); give a file path")
-    folder = next(p for p in (target.absolute(), *target.absolute().parents) if p.exists())
-    if folder == target.absolute():  # an existing regular file: its folder must be writable to replace it
-        folder = target.absolute().parent
     if not folder.is_dir():
         raise ValueError(f"{folder} is a file, not a folder; give a path under a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"cannot write in {folder} (permission denied); give a path you can write")
     return target
-
-
-def _check_name_length(target: Path) -> None:
-    """``ValueError`` if ``target``'s name (or a folder's on the way) is longer than its file system allows."""
-    existing = next(p for p in target.absolute().parents if p.exists())
-    try:
-        longest = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):  # pragma: no cover - a file system that does not say
-        longest = 255
-    for part in target.absolute().relative_to(existing).parts:
-        if len(os.fsencode(part)) > longest:
-            raise ValueError(f"the name {part[:24]}... has {len(os.fsencode(part))} bytes and {existing} allows at "
-                             f"most {longest}; give a shorter name")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -188,21 +188,16 @@ def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     for layer in meta["layers"]:
         kind = layer["type"]
         if kind == "linear":
-            modules.append(nn.Flatten())  # nothing to do once flat
-            module = nn.Linear(layer["in"], layer["out"])
-            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"]))
+            modules += [nn.Flatten(), nn.Linear(layer["in"], layer["out"])]  # flattening: nothing to do once flat
         elif kind == "conv":
-            k = layer["kernel"]
-            module = nn.Conv2d(layer["in"], layer["out"], k, padding=k // 2)
-            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"], k, k))
+            modules.append(nn.Conv2d(layer["in"], layer["out"], layer["kernel"], padding=layer["kernel"] // 2))
         elif kind == "relu":
             modules.append(nn.ReLU())
-            continue
         elif kind == "maxpool":
             modules.append(nn.MaxPool2d(layer["size"]))
-            continue
         else:
             raise ValueError(f"unknown layer type {kind!r}")
-        module.bias.data = tensor(layer["bias"], (layer["out"],))
-        modules.append(module)
+        if kind in ("linear", "conv"):
+            modules[-1].weight.data = tensor(layer["weight"], modules[-1].weight.shape)
+            modules[-1].bias.data = tensor(layer["bias"], modules[-1].bias.shape)
     return nn.Sequential(nn.Flatten(), *modules).eval()

@@ -118,18 +118,10 @@ class TrainingDiverged(ArithmeticError):
         self.epoch, self.history = epoch, history
 
 
-def fit(
-    model: nn.Module,
-    train_loader: Batches,
-    val_loader: Batches,
-    optimizer: torch.optim.Optimizer,
-    epochs: int = EPOCHS,
-    loss_fn: nn.Module | None = None,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    train_eval_loader: Batches | None = None,
-    log_every: int = 1,
-    on_epoch_end: Callable[[nn.Module, History], bool | None] | None = None,
-) -> History:
+def fit(model: nn.Module, train_loader: Batches, val_loader: Batches, optimizer: torch.optim.Optimizer,
+        epochs: int = EPOCHS, loss_fn: nn.Module | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, train_eval_loader: Batches | None = None,
+        log_every: int = 1, on_epoch_end: Callable[[nn.Module, History], bool | None] | None = None) -> History:
     """Train for ``epochs`` epochs, evaluating on train and validation data after each.
 
     ``train_eval_loader`` evaluates the training data (default: ``train_loader``); ``log_every=0`` keeps quiet.

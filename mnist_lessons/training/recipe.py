@@ -169,13 +169,8 @@ def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
 _RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 
 
-def run(
-    config: RunConfig,
-    data: DataLike,
-    label: str = "run",
-    log_every: int = 0,
-    progress: Callable[[Batches], Batches] | None = None,
-) -> Run:
+def run(config: RunConfig, data: DataLike, label: str = "run", log_every: int = 0,
+        progress: Callable[[Batches], Batches] | None = None) -> Run:
     """Train one network as ``config`` says on ``data.train``, on the data's device, validated on ``data.val``.
 
     The same config on the same tensors is trained once per process and handed back again (under the new
