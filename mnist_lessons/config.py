@@ -31,10 +31,8 @@ MNIST_STD: float = 0.3081
 
 #: Test error rates (%) from LeCun, Cortes and Burges' MNIST table, quoted by the chapters.
 PUBLISHED_TEST_ERROR: dict[str, float] = {
-    "linear classifier (1-layer network)": 12.0,
-    "linear classifier, deskewed images": 8.4,
-    "k-nearest neighbours, Euclidean (L2)": 5.0,
-    "LeNet-5, a convolutional network": 0.95,
+    "linear classifier (1-layer network)": 12.0, "linear classifier, deskewed images": 8.4,
+    "k-nearest neighbours, Euclidean (L2)": 5.0, "LeNet-5, a convolutional network": 0.95,
 }
 
 DATA_DIR_ENV: str = "MNIST_DATA_DIR"  # environment variable that points at the data directory

@@ -1,9 +1,5 @@
-"""Writing results safely: check an output path before the work, write it whole or not at all.
-
-:func:`check_output_file` runs when a command starts, so a path that cannot be written fails at once, not after
-training. :func:`write_atomically` writes a uniquely named temporary file beside the target and renames it over the
-target: readers see the old file or the new one, never half of one, and leftovers of killed writers are removed.
-"""
+"""Writing results safely: check an output path before the work (:func:`check_output_file`), then write it whole
+or not at all (:func:`write_atomically`: readers see the old file or the new one, never half of one)."""
 
 from __future__ import annotations
 
@@ -30,7 +26,8 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
     if not text.strip():
         raise ValueError("the path is empty; give a file path such as weights.pt")
     if text.endswith(("/", os.sep)):
-        raise ValueError(f"{text} ends with '/', so it names a folder; give a file path inside it, e.g. {text}weights.pt")
+        raise ValueError(f"{text} ends with '/', so it names a folder; give a file path inside it, "
+                         f"e.g. {text}weights.pt")
     if STREAMS.match(os.path.abspath(text)):
         raise ValueError(f"{text} is a stream of this process, not a file (writing there would replace what it is "
                          "redirected to); give a file path such as weights.pt")
@@ -79,14 +76,13 @@ def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
 def _writer_is_gone(part: Path) -> bool:
     """Whether the process that made temporary file ``part`` (its pid is in the name) no longer runs."""
     match = re.search(r"\.(\d+)\.[^.]+\.part$", part.name)
-    if not match:
-        return False
-    try:
-        os.kill(int(match.group(1)), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it runs as another user (EPERM), or cannot be told
-        pass
+    if match:
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # it runs as another user (EPERM), or cannot be told
+            pass
     return False
 
 
@@ -101,11 +97,9 @@ def _mode_for(target: Path) -> int:
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it to ``path``.
-
-    Returns the file written (a symbolic link's target); it keeps the old file's mode. On failure the target is
-    untouched, no temporary file is left, and the ``OSError`` names the path.
-    """
+    """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it over ``path`` (keeping its
+    mode) and return the file written. On failure the target is untouched, no temporary file is left, and the
+    ``OSError`` names the path."""
     target = check_output_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{target.name[:64]}."  # then the writer's pid, a random part and .part

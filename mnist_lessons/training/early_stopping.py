@@ -9,18 +9,15 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int, check_number
-from .loops import Batches, Evaluation, History, evaluate
+from .loops import Batches, Evaluation, History, evaluate, model_device
 
 #: Metrics a checkpoint can watch, and whether lower is better.
 MONITORS: dict[str, bool] = {"val_loss": True, "val_acc": False, "train_loss": True, "train_acc": False}
 
 
 class BestCheckpoint:
-    """Keeps the weights of the best epoch so far by ``monitor``; ties keep the earlier epoch.
-
-    Called after every epoch as ``checkpoint(model, history)``, it returns ``True`` when training should stop:
-    after ``patience`` epochs in a row without improvement (never, when ``patience`` is ``None``).
-    """
+    """Keeps the weights of the best epoch so far by ``monitor`` (ties keep the earlier); called after each epoch,
+    it returns ``True`` once ``patience`` epochs in a row brought no improvement (never, if ``patience`` is None)."""
 
     def __init__(self, monitor: str = "val_loss", patience: int | None = None, min_delta: float = 0.0) -> None:
         self.monitor = check_choice("monitor", monitor, MONITORS)
@@ -55,7 +52,7 @@ class BestCheckpoint:
         """Load the best weights into ``model`` (in place) and return it."""
         if self.state is None:
             raise ValueError("no checkpoint kept yet: call the checkpoint after at least one epoch")
-        device = next(model.parameters()).device
+        device = model_device(model)
         model.load_state_dict({k: v.to(device) for k, v in self.state.items()})
         return model
 
@@ -68,7 +65,8 @@ class BestAndLast(NamedTuple):
     best_epoch: int
 
 
-def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches, loss_fn: nn.Module | None = None) -> BestAndLast:
+def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches,
+                  loss_fn: nn.Module | None = None) -> BestAndLast:
     """Score ``model`` as it is (the last epoch), then restore the best checkpoint into it and score that."""
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     last = evaluate(loader, model, loss_fn)

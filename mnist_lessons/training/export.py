@@ -49,7 +49,7 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
                     or module.dilation != (1, 1) or module.groups != 1 or module.padding_mode != "zeros"):
                 raise ValueError(f"{module}: only square, stride-1, 'same'-padded convolutions can be exported")
             weight = module.weight.double()
-            bias = module.bias.double() if module.bias is not None else torch.zeros(module.out_channels, dtype=torch.float64)
+            bias = module.bias.double() if module.bias is not None else torch.zeros(module.out_channels).double()
             if i + 1 < len(leaves) and isinstance(leaves[i + 1], nn.BatchNorm2d):
                 norm = leaves[i + 1]
                 scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps)
@@ -62,7 +62,7 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
             layers.append({"type": "relu"})
         elif isinstance(module, nn.MaxPool2d):
             size = module.kernel_size
-            if module.stride not in (size, (size, size)) or module.padding != 0 or module.ceil_mode or module.dilation != 1:
+            if module.stride not in (size, (size, size)) or module.padding or module.ceil_mode or module.dilation != 1:
                 raise ValueError(f"{module}: only max pooling with stride equal to its size can be exported")
             layers.append({"type": "maxpool", "size": int(size if isinstance(size, int) else size[0])})
         elif not isinstance(module, (nn.Flatten, nn.Dropout, nn.Identity)):  # nothing to do at inference
@@ -114,11 +114,8 @@ def exported(name: str) -> Path:
 def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    directory: str | Path | None = None,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
-    """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory`` and return the JSON's path.
-
-    ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set, nothing is written (``None``).
-    ``val_acc`` is in percent. The export is checked first on scribbles plus ``check_images`` (real digits).
-    """
+    """Write ``name.json``, ``.bin`` and ``.js`` for ``model`` into ``directory`` or ``$MNIST_LESSONS_EXPORT_DIR``
+    (neither: nothing, ``None``), checked first on scribbles and ``check_images``; ``val_acc`` is in percent."""
     if directory is None:
         directory = os.environ.get(EXPORT_ENV)
         if not directory:
@@ -137,18 +134,15 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
             raise type(err)(f"check_images: {err}") from None
         images = torch.cat([images, check_images.detach().float().cpu().reshape(-1, 1, 28, 28)])
     reference = copy.deepcopy(model).float().cpu().eval()  # the model itself keeps its device and mode
-    leaves = [m for m in reference.modules() if not list(m.children())]
     order: list[nn.Module] = []  # the leaves in the order forward calls them, repeats included
-    hooks = [m.register_forward_hook(lambda m, _inputs, _output: order.append(m)) for m in leaves]
+    for leaf in (m for m in reference.modules() if not list(m.children())):
+        leaf.register_forward_hook(lambda m, _inputs, _output: order.append(m))  # on the copy, dropped after
     try:
         with torch.no_grad():
             expected = reference(images)
     except Exception as err:  # noqa: BLE001 (any failure of the model's own forward pass)
         raise ValueError(f"cannot check the export of {name!r}: the model fails on (N, 1, 28, 28) images "
                          f"({' '.join(str(err).split())})") from None
-    finally:
-        for hook in hooks:
-            hook.remove()
     layers, arrays = _network_layers(order)
     payload = b"".join(a.tobytes() for a in arrays)
     meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": val_acc, "input": [1, 28, 28],
@@ -159,7 +153,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
               f"(window.mnistTryItFiles = window.mnistTryItFiles || {{}})[{json.dumps(name)}] = "
               + json.dumps({"meta": meta, "weights": base64.b64encode(payload).decode()}) + ";\n")
     folder = Path(directory)
-    for suffix, data in ((".bin", payload), (".js", script.encode()), (".json", (json.dumps(meta, indent=1) + "\n").encode())):
+    for suffix, text in ((".bin", payload), (".js", script.encode()), (".json", json.dumps(meta, indent=1) + "\n")):
+        data = text if isinstance(text, bytes) else text.encode()
         write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))  # names the file
     return folder / f"{name}.json"
 
@@ -168,7 +163,8 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
     """The description in ``path`` (a ``.json`` file) and its weights, checked against the SHA-256."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: build the book so the chapters that train the networks export them")
+        raise FileNotFoundError(f"{path} is missing: build the book, so the chapters that train the networks "
+                                "export them")
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} has format {meta.get('format')!r}, expected {FORMAT}: export it again")

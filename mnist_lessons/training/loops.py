@@ -33,7 +33,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE,
+                   **kwargs) -> torch.optim.Optimizer:
     """Build an optimiser by name (sgd, adam, rmsprop, adagrad)."""
     lr = check_number("learning rate lr", lr, minimum=0.0, strict=True)
     key = check_choice("optimizer", name.lower() if isinstance(name, str) else name, OPTIMIZERS)
@@ -44,7 +45,7 @@ def model_device(model: nn.Module) -> torch.device:
     """The device of ``model``'s parameters; a ``TypeError`` if it has none."""
     parameter = next(iter(model.parameters()), None)
     if parameter is None:
-        raise TypeError(f"the model {type(model).__name__} has no parameters: give a network such as LinearClassifier()")
+        raise TypeError(f"the model {type(model).__name__} has no parameters: give a network, e.g. LinearClassifier()")
     return parameter.device
 
 
@@ -122,21 +123,20 @@ def fit(model: nn.Module, train_loader: Batches, val_loader: Batches, optimizer:
         epochs: int = EPOCHS, loss_fn: nn.Module | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, train_eval_loader: Batches | None = None,
         log_every: int = 1, on_epoch_end: Callable[[nn.Module, History], bool | None] | None = None) -> History:
-    """Train for ``epochs`` epochs, evaluating on train and validation data after each.
-
-    ``train_eval_loader`` evaluates the training data (default: ``train_loader``); ``log_every=0`` keeps quiet.
-    ``on_epoch_end(model, history)`` runs after each epoch and stops training by returning True.
-    A NaN or infinite loss raises :class:`TrainingDiverged`.
-    """
+    """Train for ``epochs`` epochs, evaluating on ``train_eval_loader`` (default: ``train_loader``) and ``val_loader``
+    after each; ``on_epoch_end(model, history)`` returning True stops early. A NaN or infinite loss raises
+    :class:`TrainingDiverged`; ``log_every=0`` keeps quiet."""
     epochs = check_int("epochs", epochs, minimum=1)
-    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader), ("train_eval_loader", train_eval_loader)):
+    loaders = {"train_loader": train_loader, "val_loader": val_loader, "train_eval_loader": train_eval_loader}
+    for name, loader in loaders.items():
         if loader is not None and iter(loader) is loader:
             raise TypeError(f"{name} is a one-shot iterator (a generator?), but fit() goes over it every epoch: "
                             "give a list of batches, a DataLoader or TensorBatches")
     own = {id(p) for p in model.parameters()}
     if own and not any(id(p) in own for group in getattr(optimizer, "param_groups", ()) for p in group["params"]):
-        raise ValueError(f"the optimizer ({type(optimizer).__name__}) holds none of this model's parameters, so training "
-                         "would change nothing: build it from this model, e.g. make_optimizer('sgd', model.parameters())")
+        raise ValueError(f"the optimizer ({type(optimizer).__name__}) holds none of this model's parameters, so "
+                         "training would change nothing: build it from this model, e.g. "
+                         "make_optimizer('sgd', model.parameters())")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_instance, check_int, check_number, check_widths
-from ..config import MAX_SEED, BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
+from ..config import (BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE,
+                      MAX_SEED, SEED)
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, activation_key, build_model, model_options
@@ -86,14 +87,16 @@ class RunConfig:
         object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0, maximum=MAX_SEED))
         check_number("learning rate lr", self.lr, minimum=0.0, strict=True)
         check_number("weight_decay", self.weight_decay, minimum=0.0)
-        check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer, OPTIMIZERS)
+        check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer,
+                     OPTIMIZERS)
         for name in ("train_size", "train_eval_size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
         if not isinstance(self.shuffle, bool):
             raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         if self.augmentation is not None and not isinstance(self.augmentation, Augmentation):
-            raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), got {self.augmentation!r}")
+            raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), "
+                            f"got {self.augmentation!r}")
         if self.schedule is not None and not callable(check_instance("schedule", self.schedule)):
             raise TypeError(f"schedule must be callable as schedule(optimizer, epochs), got {self.schedule!r}")
 
@@ -102,11 +105,7 @@ class RunConfig:
         return replace(self, **changes)
 
     def differences(self, other: RunConfig) -> dict[str, Any]:
-        """The settings of this config that differ from ``other``'s, by name.
-
-        >>> RunConfig(lr=0.1, epochs=6).differences(RunConfig())
-        {'lr': 0.1, 'epochs': 6}
-        """
+        """The settings of this config that differ from ``other``'s, by name: ``{'lr': 0.1}``."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
 
     def model_options(self) -> dict[str, Any]:
@@ -115,7 +114,7 @@ class RunConfig:
 
     @property
     def eval_batch_size(self) -> int:
-        """Images per evaluation step: ``CONV_EVAL_BATCH_SIZE`` for the convolutional network, else ``EVAL_BATCH_SIZE``."""
+        """Images per evaluation step: ``CONV_EVAL_BATCH_SIZE`` for the convolutional network, else the usual."""
         return CONV_EVAL_BATCH_SIZE if self.model == "cnn" else EVAL_BATCH_SIZE
 
     def build_model(self) -> nn.Module:
@@ -147,12 +146,8 @@ class Run:
         h = self.history
         if self.diverged or len(h) == 0:
             return dict.fromkeys(("train_acc", "val_acc", "gap", "seconds_per_epoch"), float("nan"))
-        return {
-            "train_acc": h.train_acc[-1],
-            "val_acc": h.val_acc[-1],
-            "gap": h.train_acc[-1] - h.val_acc[-1],
-            "seconds_per_epoch": sum(h.seconds) / len(h.seconds),
-        }
+        return {"train_acc": h.train_acc[-1], "val_acc": h.val_acc[-1], "gap": h.train_acc[-1] - h.val_acc[-1],
+                "seconds_per_epoch": sum(h.seconds) / len(h.seconds)}
 
 
 def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
@@ -164,8 +159,8 @@ def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
                         f"got {type(data).__name__}") from None
 
 
-#: Every run this process has trained (or seen diverge), by config and the ids of the tensors it trained on;
-#: each entry keeps weak references to those tensors, so a new tensor that reuses a freed id never matches.
+#: Every run trained (or diverged) in this process, by config and the ids of its tensors; weak references to
+#: them make sure that a new tensor reusing a freed id never matches.
 _RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 
 
@@ -197,7 +192,7 @@ def run(config: RunConfig, data: DataLike, label: str = "run", log_every: int = 
 
 
 def runs_on(data: DataLike) -> list[Run]:
-    """Every run :func:`run` has trained on ``data`` in this process, in order; one that diverged has ``diverged=True``."""
+    """Every run :func:`run` has trained on ``data`` in this process, in order (diverged ones marked so)."""
     tensors = _trained_on(data)
     return [done if isinstance(done, Run) else Run("run", key[0], None, done.history, diverged=True)
             for key, (refs, done) in _RUNS.items() if all(ref() is t for ref, t in zip(refs, tensors))]
@@ -214,17 +209,13 @@ def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable
     optimizer = config.build_optimizer(model.parameters())
     scheduler = config.schedule(optimizer, config.epochs) if config.schedule is not None else None
     train_batches = config.train_batches(x, y)
+    if progress is not None:
+        train_batches = progress(train_batches)
+    val_batches = TensorBatches(data.val.x, data.val.y, config.eval_batch_size)
     n_eval = len(x) if config.train_eval_size is None else min(config.train_eval_size, len(x))
-    history = fit(
-        model,
-        progress(train_batches) if progress is not None else train_batches,
-        TensorBatches(data.val.x, data.val.y, config.eval_batch_size),
-        optimizer,
-        epochs=config.epochs,
-        scheduler=scheduler,
-        train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size),
-        log_every=log_every,
-    )
+    train_eval_batches = TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size)
+    history = fit(model, train_batches, val_batches, optimizer, epochs=config.epochs, scheduler=scheduler,
+                  train_eval_loader=train_eval_batches, log_every=log_every)
     return Run("run", config, model, history)
 
 
