@@ -8,15 +8,12 @@ SEED: int = 55  # for the train/validation split and for weight initialisation
 VAL_FRACTION: float = 0.2  # of the 60,000 training images, held out for validation
 BATCH_SIZE: int = 128  # examples per optimisation step during training
 TEST_BATCH_SIZE: int = 256  # examples per step when evaluating on the test set (the lesson's value)
-#: Examples per evaluation step on the fast path: without gradients, large batches cost little memory.
-EVAL_BATCH_SIZE: int = 4096
-#: The same for the convolutional network: its large activations stay in the CPU's caches, about 3x faster.
-CONV_EVAL_BATCH_SIZE: int = 128
+EVAL_BATCH_SIZE: int = 4096  # per evaluation step on the fast path: without gradients, big batches cost little
+CONV_EVAL_BATCH_SIZE: int = 128  # the same for the convolutional network: it stays in the CPU's caches, 3x faster
 LEARNING_RATE: float = 0.05  # step size of stochastic gradient descent
 EPOCHS: int = 5  # passes over the training data
 MAX_SEED: int = 2**32 - 1  # the largest seed NumPy accepts (seeds run from 0 to this)
-#: Seeds of the seed-noise study; sweeps use the first ``MIN_SEEDS``, so their lesson run is one of the study's.
-SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))
+SEEDS: tuple[int, ...] = tuple(range(SEED, SEED + 5))  # the seed-noise study's; sweeps take the first MIN_SEEDS
 MIN_SEEDS: int = 3  # fewest seeds behind any comparison that names a winner
 HIDDEN_SIZES: tuple[int, ...] = (50, 50, 50)  # hidden layer widths of the lesson's multilayer network
 DROPOUT: float = 0.2  # dropout rate after the first hidden layer of the multilayer network
@@ -25,9 +22,8 @@ IMAGE_SHAPE: tuple[int, int, int] = (1, 28, 28)  # one grey channel of 28 x 28 p
 NUM_PIXELS: int = 28 * 28
 NUM_CLASSES: int = 10
 
-#: Pixel mean and standard deviation of the training set scaled to [0, 1] (checked by the ``mnist`` tests).
-MNIST_MEAN: float = 0.1307
-MNIST_STD: float = 0.3081
+MNIST_MEAN: float = 0.1307  # pixel mean of the training set scaled to [0, 1] (checked by the mnist tests)
+MNIST_STD: float = 0.3081  # and its standard deviation
 
 #: Test error rates (%) from LeCun, Cortes and Burges' MNIST table, quoted by the chapters.
 PUBLISHED_TEST_ERROR: dict[str, float] = {

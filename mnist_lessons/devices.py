@@ -1,8 +1,5 @@
-"""Where a run computes: :func:`pick_device` by name, and :func:`chapter_device`, set by ``$MNIST_LESSONS_DEVICE``.
-
-The chapters run on the CPU unless that variable names a device (``cuda``, ``auto`` for the best found...), so two
-builds give the same numbers on any machine; a device asked for but missing is an error, not a silent fallback.
-"""
+"""Where a run computes: :func:`pick_device` by name; the chapters' :func:`chapter_device`, the CPU (the same
+numbers on any machine) unless ``$MNIST_LESSONS_DEVICE`` says. A missing device is an error, not a fallback."""
 
 from __future__ import annotations
 

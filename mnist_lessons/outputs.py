@@ -133,9 +133,8 @@ def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | 
     ``build_model`` takes them) are recorded, so ``load_weights`` rebuilds the right network and refuses another."""
     import torch
 
-    state = {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}
     content = {"format": WEIGHTS_FORMAT, "version": 1, "model": name, "options": dict(options or {}),
-               "state_dict": state}
+               "state_dict": {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}}
     buffer = io.BytesIO()
     torch.save(content, buffer)
     return write_or_rescue(path, buffer.getvalue(), "the weights", ".pt")

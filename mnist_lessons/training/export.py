@@ -1,7 +1,5 @@
 """Write a trained network for the book's "Try it" page: weights (``.bin``), layers (``.json``), both (``.js``).
-
-Each export is first run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a residual sum)
-is refused, not dropped."""
+Each is first run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a sum) is refused."""
 
 from __future__ import annotations
 
@@ -153,8 +151,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
               f"(window.mnistTryItFiles = window.mnistTryItFiles || {{}})[{json.dumps(name)}] = "
               + json.dumps({"meta": meta, "weights": base64.b64encode(payload).decode()}) + ";\n")
     folder = Path(directory)
-    for suffix, text in ((".bin", payload), (".js", script.encode()), (".json", json.dumps(meta, indent=1) + "\n")):
-        data = text if isinstance(text, bytes) else text.encode()
+    files = {".bin": payload, ".js": script.encode(), ".json": (json.dumps(meta, indent=1) + "\n").encode()}
+    for suffix, data in files.items():
         write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))  # names the file
     return folder / f"{name}.json"
 

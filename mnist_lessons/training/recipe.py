@@ -1,6 +1,5 @@
-"""One recipe for every training run: a frozen, hashable :class:`RunConfig` describes it, :func:`run` trains it.
-
-Loops that train differently (the data-parallel one) use its pieces: ``build_model``, ``build_optimizer``..."""
+"""One recipe for every training run: a frozen, hashable :class:`RunConfig` describes it, :func:`run` trains it;
+other loops (the data-parallel one) reuse its ``build_model``, ``build_optimizer`` and ``train_batches``."""
 
 from __future__ import annotations
 
@@ -33,10 +32,9 @@ class DataLike(Protocol):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of one training run; the defaults are the lesson's.
-
-    Setting another network's option is an error. ``train_size`` keeps the first that many training images,
-    ``train_eval_size`` measures training accuracy on the first that many (default: all).
+    """Every setting of one training run; the defaults are the lesson's. Setting another network's option is an
+    error. ``train_size`` keeps the first that many training images, ``train_eval_size`` measures training accuracy
+    on the first that many (default: all).
 
     >>> RunConfig(model="linear", dropout=0.5)
     Traceback (most recent call last):
