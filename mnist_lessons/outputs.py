@@ -86,16 +86,6 @@ def _writer_is_gone(part: Path) -> bool:
     return False
 
 
-def _mode_for(target: Path) -> int:
-    """The mode the file written at ``target`` gets: the replaced file's, else 0666 less the umask."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it over ``path`` (keeping its
     mode) and return the file written. On failure the target is untouched, no temporary file is left, and the
@@ -106,12 +96,18 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     for part in target.parent.glob(prefix.replace("[", "[[]") + "*.part"):
         if _writer_is_gone(part):  # killed mid-write (SIGKILL, SIGTERM, power loss)
             part.unlink(missing_ok=True)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)  # the replaced file's
+    except FileNotFoundError:
+        umask = os.umask(0)  # or what a new file would get
+        os.umask(umask)
+        mode = 0o666 & ~umask
     handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{prefix}{os.getpid()}.", suffix=".part")
     os.close(handle)
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.chmod(tmp, _mode_for(target))
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as err:
         failure = OSError(f"could not write {target} ({err.strerror or err}): free some space or fix the folder, "

@@ -34,13 +34,7 @@ class DataLike(Protocol):
 class RunConfig:
     """Every setting of one training run; the defaults are the lesson's. Setting another network's option is an
     error. ``train_size`` keeps the first that many training images, ``train_eval_size`` measures training accuracy
-    on the first that many (default: all).
-
-    >>> RunConfig(model="linear", dropout=0.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: dropout is not an option of model 'linear' (its options: none); leave it at its default
-    """
+    on the first that many (default: all)."""
 
     model: str = "mlp"
     hidden_sizes: tuple[int, ...] = HIDDEN_SIZES
@@ -157,8 +151,7 @@ def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
                         f"got {type(data).__name__}") from None
 
 
-#: Every run trained (or diverged) in this process, by config and the ids of its tensors; weak references to
-#: them make sure that a new tensor reusing a freed id never matches.
+#: Every run trained (or diverged) in this process, by config and tensor ids; weak references spot a reused id.
 _RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 
 
