@@ -8,8 +8,7 @@ from collections.abc import Mapping
 
 import torch
 
-#: The environment variable that chooses the chapters' device.
-DEVICE_ENV = "MNIST_LESSONS_DEVICE"
+DEVICE_ENV = "MNIST_LESSONS_DEVICE"  # the environment variable that chooses the chapters' device
 
 
 def pick_device(preferred: str | None = None) -> torch.device:

@@ -87,9 +87,8 @@ def _writer_is_gone(part: Path) -> bool:
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it over ``path`` (keeping its
-    mode) and return the file written. On failure the target is untouched, no temporary file is left, and the
-    ``OSError`` names the path."""
+    """Call ``write(tmp)`` on a unique temporary file beside ``path``, rename it over ``path`` (keeping its mode) and
+    return the file written; on failure the target is untouched, nothing is left, and the ``OSError`` names it."""
     target = check_output_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{target.name[:64]}."  # then the writer's pid, a random part and .part
@@ -119,8 +118,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     return target
 
 
-#: What a weights file written by :func:`save_state_dict` holds besides the weights.
-WEIGHTS_FORMAT = "mnist_lessons weights"
+WEIGHTS_FORMAT = "mnist_lessons weights"  # what a file of save_state_dict holds besides the weights
 
 
 def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | None = None,

@@ -20,8 +20,7 @@ from ..data.drawing import prepare_strokes
 from ..models import check_images as check_model_images
 from ..outputs import write_atomically
 
-#: Environment variable naming the folder the build collects the weights in.
-EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"
+EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"  # names the folder the book's build collects the weights in
 FORMAT = 1
 
 

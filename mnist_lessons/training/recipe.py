@@ -191,10 +191,9 @@ def runs_on(data: DataLike) -> list[Run]:
 
 def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable[[Batches], Batches] | None) -> Run:
     x, y = data.train.x, data.train.y
-    if config.train_size is not None:
-        if config.train_size > len(x):
-            raise ValueError(f"train_size {config.train_size} is larger than the {len(x)} training images")
-        x, y = x[: config.train_size], y[: config.train_size]
+    if config.train_size is not None and config.train_size > len(x):
+        raise ValueError(f"train_size {config.train_size} is larger than the {len(x)} training images")
+    x, y = x[: config.train_size], y[: config.train_size]  # None: all of them
     seed_everything(config.seed)
     model = config.build_model().to(x.device)
     optimizer = config.build_optimizer(model.parameters())
@@ -203,8 +202,7 @@ def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable
     if progress is not None:
         train_batches = progress(train_batches)
     val_batches = TensorBatches(data.val.x, data.val.y, config.eval_batch_size)
-    n_eval = len(x) if config.train_eval_size is None else min(config.train_eval_size, len(x))
-    train_eval_batches = TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size)
+    train_eval_batches = TensorBatches(x[: config.train_eval_size], y[: config.train_eval_size], config.eval_batch_size)
     history = fit(model, train_batches, val_batches, optimizer, epochs=config.epochs, scheduler=scheduler,
                   train_eval_loader=train_eval_batches, log_every=log_every)
     return Run("run", config, model, history)
