@@ -160,8 +160,7 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
     """The description in ``path`` (a ``.json`` file) and its weights, checked against the SHA-256."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: build the book, so the chapters that train the networks "
-                                "export them")
+        raise FileNotFoundError(f"{path} is missing: build the book, whose chapters export the networks")
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} has format {meta.get('format')!r}, expected {FORMAT}: export it again")

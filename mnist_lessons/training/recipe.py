@@ -202,7 +202,8 @@ def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable
     if progress is not None:
         train_batches = progress(train_batches)
     val_batches = TensorBatches(data.val.x, data.val.y, config.eval_batch_size)
-    train_eval_batches = TensorBatches(x[: config.train_eval_size], y[: config.train_eval_size], config.eval_batch_size)
+    n_eval = config.train_eval_size  # None: all of them
+    train_eval_batches = TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size)
     history = fit(model, train_batches, val_batches, optimizer, epochs=config.epochs, scheduler=scheduler,
                   train_eval_loader=train_eval_batches, log_every=log_every)
     return Run("run", config, model, history)
