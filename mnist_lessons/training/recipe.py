@@ -106,7 +106,7 @@ class RunConfig:
 
     @property
     def eval_batch_size(self) -> int:
-        """Images per evaluation step: ``CONV_EVAL_BATCH_SIZE`` for the convolutional network, else the usual."""
+        """Images per evaluation step: ``EVAL_BATCH_SIZE``, or ``CONV_EVAL_BATCH_SIZE`` for the cnn."""
         return CONV_EVAL_BATCH_SIZE if self.model == "cnn" else EVAL_BATCH_SIZE
 
     def build_model(self) -> nn.Module:
@@ -161,7 +161,7 @@ def run(config: RunConfig, data: DataLike, label: str = "run", log_every: int = 
 
     The same config on the same tensors is trained once per process and handed back again (under the new
     ``label``); one that diverged raises ``TrainingDiverged`` again. Tensors changed in place are not noticed.
-    ``progress`` may wrap the training batches.
+    ``progress`` may wrap the training batches; training accuracy is measured in evaluation mode, as validation is.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
