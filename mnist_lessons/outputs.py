@@ -1,23 +1,5 @@
-"""Writing results safely: check an output path before the work, write it whole or not at all.
-
-:func:`check_output_file` is called when a command starts, so a path that
-cannot be written fails in a second, not after an hour of training: a folder,
-a path ending in ``/``, a device, pipe or stream (``/dev/stdout``), a parent
-that is a file, a folder without write permission, a name too long for its
-file system. A symbolic link is followed: its target is the file written.
-:func:`check_distinct_outputs` refuses two outputs that are one file, or an
-output that would replace a file the run reads.
-
-:func:`write_atomically` writes to a temporary file with a unique name next
-to the target, then renames it over the target, so readers see the old file
-or the new one, never half of one, and two processes saving at once cannot
-delete each other's temporary file. The new file gets the mode the old one
-had (or what the umask gives a new file), and temporary files left by a
-writer that was killed are removed by the next write to the same path.
-:func:`save_state_dict` saves weights that way; if that still fails (a full
-disk, say), it saves them in the system's temporary folder and says where, so
-training is never lost.
-"""
+"""Writing results safely: check an output path before the work (:func:`check_output_file`), then write it whole
+or not at all (:func:`write_atomically`: readers see the old file or the new one, never half of one)."""
 
 from __future__ import annotations
 
@@ -33,41 +15,36 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from torch import nn
 
-#: Paths that name an open stream of this process, not a file: writing "to" them by renaming would replace
-#: whatever file the stream was redirected to (``--save /dev/stdout >> notes.log``).
+#: Streams of this process, not files: renaming onto one would replace what it is redirected to.
 STREAMS = re.compile(r"^/(dev/(std(in|out|err)|fd/\d+)|proc/(self|\d+)/fd/\d+)$")
-#: Characters a temporary name adds to the target's: ``.`` + name + ``.<pid>.<8 random>.part``.
-TEMPORARY_SUFFIX_LENGTH = 32
-
-
-def _temporary_prefix(target: Path) -> str:
-    """The start of every temporary file written for ``target``: its name, cut to leave room for the rest."""
-    return f".{target.name[:64]}."
 
 
 def check_output_file(path: str | os.PathLike[str]) -> Path:
-    """The file that writing to ``path`` would create or replace; ``ValueError`` naming the problem if it cannot be written.
-
-    >>> check_output_file("results/run.json").name
-    'run.json'
-    """
+    """The file that writing to ``path`` would create or replace (a link's target); else a ``ValueError`` naming
+    the problem (a folder, a stream, a parent that is a file, no permission, a name too long)."""
     text = os.fspath(path)
     if not text.strip():
         raise ValueError("the path is empty; give a file path such as weights.pt")
     if text.endswith(("/", os.sep)):
-        raise ValueError(f"{text} ends with '/', so it names a folder; give a file path inside it, e.g. {text}weights.pt")
+        raise ValueError(f"{text} ends with '/', so it names a folder; give a file path inside it, "
+                         f"e.g. {text}weights.pt")
     if STREAMS.match(os.path.abspath(text)):
         raise ValueError(f"{text} is a stream of this process, not a file (writing there would replace what it is "
                          "redirected to); give a file path such as weights.pt")
     target = Path(os.path.realpath(text)) if os.path.islink(text) else Path(text).expanduser()
-    _check_name_length(target)
+    folder = next(p for p in target.absolute().parents if p.exists())  # the nearest: it must be writable
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # pragma: no cover - a file system that does not say
+        longest = 255
+    for part in target.absolute().relative_to(folder).parts:
+        if len(os.fsencode(part)) > longest:
+            raise ValueError(f"the name {part[:24]}... has {len(os.fsencode(part))} bytes and {folder} allows at "
+                             f"most {longest}; give a shorter name")
     if target.is_dir():
         raise ValueError(f"{text} is a folder; give a file path inside it, e.g. {Path(text) / 'weights.pt'}")
     if target.exists() and not target.is_file():
         raise ValueError(f"{text} exists and is not a regular file (a device, socket or pipe); give a file path")
-    folder = next(p for p in (target.absolute(), *target.absolute().parents) if p.exists())
-    if folder == target.absolute():  # an existing regular file: its folder must be writable to replace it
-        folder = target.absolute().parent
     if not folder.is_dir():
         raise ValueError(f"{folder} is a file, not a folder; give a path under a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -75,107 +52,61 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _check_name_length(target: Path) -> None:
-    """``ValueError`` if ``target``'s name (or a folder's on the way) is longer than its file system allows."""
-    existing = next(p for p in target.absolute().parents if p.exists())
-    try:
-        longest = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):  # pragma: no cover - a file system that does not say
-        longest = 255
-    for part in target.absolute().relative_to(existing).parts:
-        if len(os.fsencode(part)) > longest:
-            raise ValueError(f"the name {part[:24]}... has {len(os.fsencode(part))} bytes and {existing} allows at "
-                             f"most {longest}; give a shorter name")
-
-
 def _same_file(a: Path, b: Path) -> bool:
     a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
-    if a == b:
-        return True
-    return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links, bind mounts
+    return a == b or (a.exists() and b.exists() and os.path.samefile(a, b))  # hard links, bind mounts
 
 
 def check_distinct_outputs(outputs: Mapping[str, str | os.PathLike[str] | None],
                            reads: Mapping[str, str | os.PathLike[str]] = {}) -> None:
-    """Refuse, naming both, two outputs that are one file, or an output that is (or lies in) something read.
-
-    ``outputs`` maps each option (``--out``) to its path or None; ``reads``
-    maps a description of what the run reads (the MNIST files) to a file or folder.
-
-    >>> check_distinct_outputs({"--out": "run.json", "--save": "run.json"})
-    Traceback (most recent call last):
-    ...
-    ValueError: --out and --save both name run.json: the second would overwrite the first; give each its own file
-    """
+    """Refuse two ``outputs`` (option: path or None) that are one file, or one that is (or lies in) ``reads``."""
     given = [(option, Path(path)) for option, path in outputs.items() if path]
     for i, (first, a) in enumerate(given):
         for second, b in given[i + 1:]:
             if _same_file(a, b):
                 raise ValueError(f"{first} and {second} both name {a}: the second would overwrite the first; "
                                  "give each its own file")
+        real = Path(os.path.realpath(a))
         for what, place in reads.items():
             place = Path(os.path.realpath(place))
-            real = Path(os.path.realpath(a))
-            if real == place or place in real.parents or (real.exists() and place.exists() and _same_file(real, place)):
+            if place in real.parents or _same_file(real, place):
                 raise ValueError(f"{first} {a} would replace {what} ({place}); give a path outside it")
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this machine (this one, another user's, or one that cannot be told: yes)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else (EPERM), or cannot tell
-        return True
-    return True
 
 
 def _writer_is_gone(part: Path) -> bool:
     """Whether the process that made temporary file ``part`` (its pid is in the name) no longer runs."""
     match = re.search(r"\.(\d+)\.[^.]+\.part$", part.name)
-    return bool(match) and not process_alive(int(match.group(1)))
-
-
-def remove_stale_parts(target: Path) -> list[Path]:
-    """Remove the temporary files of ``target`` whose writers were killed (SIGKILL, SIGTERM, power loss)."""
-    removed = []
-    for part in target.parent.glob(_temporary_prefix(target).replace("[", "[[]") + "*.part"):
-        if _writer_is_gone(part):
-            part.unlink(missing_ok=True)
-            removed.append(part)
-    return removed
-
-
-def _mode_for(target: Path) -> int:
-    """The mode the file written at ``target`` gets: the replaced file's, else 0666 less the umask."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    if match:
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # it runs as another user (EPERM), or cannot be told
+            pass
+    return False
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a uniquely named temporary file beside ``path``, then rename it to ``path``.
-
-    A symbolic link at ``path`` is kept and its target replaced. Returns the
-    file written. On failure the target is untouched, no temporary file is
-    left, and the ``OSError`` names the path.
-    """
+    """Call ``write(tmp)`` on a unique temporary file beside ``path``, rename it over ``path`` (keeping its mode) and
+    return the file written; on failure the target is untouched, nothing is left, and the ``OSError`` names it."""
     target = check_output_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(target)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{_temporary_prefix(target)}{os.getpid()}.",
-                                        suffix=".part")
+    prefix = f".{target.name[:64]}."  # then the writer's pid, a random part and .part
+    for part in target.parent.glob(prefix.replace("[", "[[]") + "*.part"):
+        if _writer_is_gone(part):  # killed mid-write (SIGKILL, SIGTERM, power loss)
+            part.unlink(missing_ok=True)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)  # the replaced file's
+    except FileNotFoundError:
+        umask = os.umask(0)  # or what a new file would get
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{prefix}{os.getpid()}.", suffix=".part")
     os.close(handle)
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.chmod(tmp, _mode_for(target))
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as err:
         failure = OSError(f"could not write {target} ({err.strerror or err}): free some space or fix the folder, "
@@ -187,26 +118,17 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     return target
 
 
-#: What a weights file written by :func:`save_state_dict` holds besides the weights.
-WEIGHTS_FORMAT = "mnist_lessons weights"
+WEIGHTS_FORMAT = "mnist_lessons weights"  # what a file of save_state_dict holds besides the weights
 
 
 def save_state_dict(model: nn.Module, path: str | os.PathLike[str], name: str | None = None,
                     options: Mapping[str, object] | None = None) -> Path:
-    """Save ``model``'s weights (on the CPU, so they load anywhere) to ``path``, atomically.
-
-    ``name`` and ``options`` (as :func:`mnist_lessons.models.build_model`
-    takes them) are recorded beside the weights, so
-    :func:`mnist_lessons.models.load_weights` can rebuild the right network
-    and refuse another. The file is serialised in memory first: if writing
-    it fails (a full disk), the weights go to the system's temporary folder
-    instead and the ``OSError`` raised names both paths.
-    """
+    """Save ``model``'s weights (on the CPU) to ``path`` with :func:`write_or_rescue`; ``name`` and ``options`` (as
+    ``build_model`` takes them) are recorded, so ``load_weights`` rebuilds the right network and refuses another."""
     import torch
 
-    state = {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}
     content = {"format": WEIGHTS_FORMAT, "version": 1, "model": name, "options": dict(options or {}),
-               "state_dict": state}
+               "state_dict": {key: tensor.detach().cpu() for key, tensor in model.state_dict().items()}}
     buffer = io.BytesIO()
     torch.save(content, buffer)
     return write_or_rescue(path, buffer.getvalue(), "the weights", ".pt")

@@ -1,13 +1,5 @@
-"""Learning-rate schedules, stepped once per epoch by ``fit``.
-
-Each is a small frozen dataclass called as ``schedule(optimizer, epochs)`` to
-build its PyTorch scheduler, so a schedule is a plain setting of a
-:class:`~mnist_lessons.training.recipe.RunConfig`: it prints readably in a
-table and compares equal to another with the same settings.
-
->>> StepSchedule(step_size=2, gamma=0.1) == StepSchedule(2, 0.1)
-True
-"""
+"""Learning-rate schedules, stepped once per epoch by ``fit``: frozen dataclasses called as
+``schedule(optimizer, epochs)``, so a schedule is a plain ``RunConfig`` setting that prints and compares by value."""
 
 from __future__ import annotations
 

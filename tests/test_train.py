@@ -57,7 +57,7 @@ def test_history_records_every_epoch_and_the_scheduled_lr():
     assert history.epoch == [1, 2, 3, 4, 5]
     assert history.lr == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
     assert all(s > 0 for s in history.seconds)
-    assert len(history.rows()) == 5 and history.last()["epoch"] == 5
+    assert len(history) == 5 and history.last()["epoch"] == 5
 
 
 def test_evaluate_is_independent_of_batch_size_and_leaves_weights_alone():

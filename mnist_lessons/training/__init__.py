@@ -1,6 +1,1 @@
-"""Training: the loops the book shows, the recipe every run follows, and schedules.
-
-``loops`` (``train_one_epoch``, ``evaluate``, ``fit``, seeding, devices,
-optimisers by name), ``recipe`` (``RunConfig``: one run described; ``run``:
-one run trained) and ``schedules`` (learning-rate schedules by settings).
-"""
+"""Training: ``loops`` (shown in the book), ``recipe`` (every run), ``early_stopping`` and ``export``."""

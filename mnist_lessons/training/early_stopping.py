@@ -1,24 +1,5 @@
-"""Early stopping done properly: keep the best checkpoint by validation loss, restore it, evaluate it.
-
-:class:`BestCheckpoint` is called once per epoch with the model and the
-history so far. It keeps a copy of the weights whenever the monitored metric
-(validation loss by default) improves, and can say when to stop: after
-``patience`` epochs without improvement. Give it to
-:func:`mnist_lessons.training.loops.fit` as ``on_epoch_end``: ``fit`` calls it
-after each epoch and stops early if told to. :func:`best_and_last` then scores
-the last-epoch weights and the restored best weights on the same data.
-
->>> from mnist_lessons.data.batches import TensorBatches
->>> from mnist_lessons.models import LinearClassifier
->>> from mnist_lessons.training.loops import fit
->>> batches, model = TensorBatches(torch.rand(20, 1, 28, 28), torch.arange(20) % 10, 10), LinearClassifier()
->>> checkpoint = BestCheckpoint(patience=2)
->>> history = fit(model, batches, batches, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3,
-...               log_every=0, on_epoch_end=checkpoint)
->>> scores = best_and_last(model, checkpoint, batches)
->>> scores.best.loss <= scores.last.loss
-True
-"""
+"""Early stopping done properly: keep the best checkpoint (``fit(..., on_epoch_end=checkpoint)``), restore it,
+and score it beside the last epoch's weights (:func:`best_and_last`)."""
 
 from __future__ import annotations
 
@@ -27,25 +8,19 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ..checks import check_int, check_number
-from .loops import Batches, Evaluation, History, evaluate
+from ..checks import check_choice, check_int, check_number
+from .loops import Batches, Evaluation, History, evaluate, model_device
 
-#: Metrics a checkpoint can watch, and whether lower is better for each.
+#: Metrics a checkpoint can watch, and whether lower is better.
 MONITORS: dict[str, bool] = {"val_loss": True, "val_acc": False, "train_loss": True, "train_acc": False}
 
 
 class BestCheckpoint:
-    """Keeps the weights of the best epoch so far by ``monitor`` (validation loss unless told otherwise).
-
-    Call it after every epoch as ``checkpoint(model, history)``; it returns
-    ``True`` when training should stop (``patience`` epochs in a row without
-    improvement; never, when ``patience`` is ``None``). Ties keep the earlier epoch.
-    """
+    """Keeps the weights of the best epoch so far by ``monitor`` (ties keep the earlier); called after each epoch,
+    it returns ``True`` once ``patience`` epochs in a row brought no improvement (never, if ``patience`` is None)."""
 
     def __init__(self, monitor: str = "val_loss", patience: int | None = None, min_delta: float = 0.0) -> None:
-        if monitor not in MONITORS:
-            raise ValueError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
-        self.monitor = monitor
+        self.monitor = check_choice("monitor", monitor, MONITORS)
         self.patience = None if patience is None else check_int("patience", patience, minimum=1)
         self.min_delta = check_number("min_delta", min_delta, minimum=0.0)
         self.lower_is_better = MONITORS[monitor]
@@ -57,9 +32,8 @@ class BestCheckpoint:
     def _improves(self, value: float) -> bool:
         if self.best_value is None:
             return True
-        if self.lower_is_better:
-            return value < self.best_value - self.min_delta
-        return value > self.best_value + self.min_delta
+        gain = self.best_value - value if self.lower_is_better else value - self.best_value
+        return gain > self.min_delta
 
     def __call__(self, model: nn.Module, history: History) -> bool:
         """Record the latest epoch of ``history``; keep ``model``'s weights if it is the best so far."""
@@ -78,7 +52,7 @@ class BestCheckpoint:
         """Load the best weights into ``model`` (in place) and return it."""
         if self.state is None:
             raise ValueError("no checkpoint kept yet: call the checkpoint after at least one epoch")
-        device = next(model.parameters()).device
+        device = model_device(model)
         model.load_state_dict({k: v.to(device) for k, v in self.state.items()})
         return model
 
@@ -91,11 +65,9 @@ class BestAndLast(NamedTuple):
     best_epoch: int
 
 
-def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches, loss_fn: nn.Module | None = None) -> BestAndLast:
-    """Score ``model`` as it is (the last epoch), then restore the best checkpoint into it and score that.
-
-    ``model`` holds the best weights afterwards.
-    """
+def best_and_last(model: nn.Module, checkpoint: BestCheckpoint, loader: Batches,
+                  loss_fn: nn.Module | None = None) -> BestAndLast:
+    """Score ``model`` as it is (the last epoch), then restore the best checkpoint into it and score that."""
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     last = evaluate(loader, model, loss_fn)
     best = evaluate(loader, checkpoint.restore(model), loss_fn)

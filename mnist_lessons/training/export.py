@@ -1,23 +1,5 @@
-"""Write a trained network's weights for the book's "Try it" page (``book/_static/try-it.js``).
-
-:func:`export_network` writes, for a network called ``name``: ``name.bin``
-(every weight and bias as little-endian float32), ``name.json`` (the layers
-in order, each with where its numbers sit in the ``.bin`` as ``[offset,
-count]`` in floats, the file's SHA-256, the chapter and validation accuracy)
-and ``name.js`` (both in one script setting ``window.mnistTryItFiles[name]``,
-for the page opened from disk, where browsers refuse ``fetch``).
-
-Layers understood: ``Linear``; ``Conv2d`` (square, stride 1, "same" zero
-padding) with a following ``BatchNorm2d`` folded in; ``ReLU``; ``MaxPool2d``
-(stride equal to its size); ``Flatten``, ``Dropout`` and ``Identity`` (nothing
-to do at inference). They are taken in the order ``forward`` calls them, and
-before anything is written the export is run as the page runs it
-(:func:`to_torch`) and must give the model's probabilities: what the export
-cannot see (``F.relu``, a residual sum) is refused, not dropped.
-
-Without a folder (argument or ``$MNIST_LESSONS_EXPORT_DIR``, which the book's
-build sets) nothing is written.
-"""
+"""Write a trained network for the book's "Try it" page: weights (``.bin``), layers (``.json``), both (``.js``).
+Each is first run as the page runs it (:func:`to_torch`): what it cannot see (``F.relu``, a sum) is refused."""
 
 from __future__ import annotations
 
@@ -38,18 +20,12 @@ from ..data.drawing import prepare_strokes
 from ..models import check_images as check_model_images
 from ..outputs import write_atomically
 
-#: Environment variable naming the folder the build collects the weights in.
-EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"
+EXPORT_ENV = "MNIST_LESSONS_EXPORT_DIR"  # names the folder the book's build collects the weights in
 FORMAT = 1
-#: Modules that do nothing once the network is trained and the image is flat.
-PASS_THROUGH = (nn.Flatten, nn.Dropout, nn.Identity)
-#: How far the exported network's probabilities may be from the model's.
-CHECK_TOLERANCE = 1e-4
 
 
 def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarray]]:
-    """The layer descriptions of ``leaves`` (the modules in the order ``forward`` calls them), and the arrays
-    they refer to as ``[offset, count]`` (in floats) into the arrays laid end to end."""
+    """The layers of ``leaves`` (in the order ``forward`` calls them) and their arrays, each ``[offset, count]``."""
     arrays: list[np.ndarray] = []
     layers: list[dict] = []
 
@@ -70,7 +46,7 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
                     or module.dilation != (1, 1) or module.groups != 1 or module.padding_mode != "zeros"):
                 raise ValueError(f"{module}: only square, stride-1, 'same'-padded convolutions can be exported")
             weight = module.weight.double()
-            bias = module.bias.double() if module.bias is not None else torch.zeros(module.out_channels, dtype=torch.float64)
+            bias = module.bias.double() if module.bias is not None else torch.zeros(module.out_channels).double()
             if i + 1 < len(leaves) and isinstance(leaves[i + 1], nn.BatchNorm2d):
                 norm = leaves[i + 1]
                 scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps)
@@ -83,14 +59,12 @@ def _network_layers(leaves: list[nn.Module]) -> tuple[list[dict], list[np.ndarra
             layers.append({"type": "relu"})
         elif isinstance(module, nn.MaxPool2d):
             size = module.kernel_size
-            if module.stride not in (size, (size, size)) or module.padding != 0 or module.ceil_mode or module.dilation != 1:
+            if module.stride not in (size, (size, size)) or module.padding or module.ceil_mode or module.dilation != 1:
                 raise ValueError(f"{module}: only max pooling with stride equal to its size can be exported")
             layers.append({"type": "maxpool", "size": int(size if isinstance(size, int) else size[0])})
-        elif not isinstance(module, PASS_THROUGH):
-            raise ValueError(
-                f"cannot export {type(module).__name__}: the Try it page runs Linear, Conv2d (+BatchNorm2d), "
-                "ReLU, MaxPool2d, Flatten and Dropout layers only"
-            )
+        elif not isinstance(module, (nn.Flatten, nn.Dropout, nn.Identity)):  # nothing to do at inference
+            raise ValueError(f"cannot export {type(module).__name__}: the Try it page runs Linear, Conv2d "
+                             "(+BatchNorm2d), ReLU, MaxPool2d, Flatten and Dropout layers only")
         i += 1
     return layers, arrays
 
@@ -105,8 +79,7 @@ def _scribbles() -> torch.Tensor:
 
 
 def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tensor, expected: torch.Tensor) -> None:
-    """``ValueError`` unless the exported network, run as the page runs it, gives ``expected`` (the model's
-    scores on ``images``) to within :data:`CHECK_TOLERANCE` in every probability."""
+    """``ValueError`` unless the exported network gives ``expected`` (the model's scores on ``images``)."""
     causes = ("likely causes: an activation called as a function in forward (F.relu: use an nn.ReLU module), "
               "arithmetic between layers that is not a module (a residual sum, a reshape other than flattening), "
               "or a layer the page does not run as PyTorch does; nothing was written")
@@ -120,17 +93,14 @@ def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tens
     except RuntimeError as err:
         raise ValueError(f"the exported {name!r} fails where the model runs ({' '.join(str(err).split())}); "
                          f"{causes}") from None
-    if not error <= CHECK_TOLERANCE:
+    if not error <= 1e-4:  # in every probability
         raise ValueError(f"the exported {name!r} does not compute what the model computes: its probabilities differ "
                          f"by up to {error:.3g} on {len(images)} check images; {causes}")
 
 
 def exported(name: str) -> Path:
-    """The JSON file of network ``name`` that this build exported: in ``$MNIST_LESSONS_EXPORT_DIR``, else where
-    the book's build puts it (``../_build/offline/_static/try-it``, seen from ``book/``).
-
-    A missing file (the ``.json``, or its ``.bin`` or ``.js``) is a ``FileNotFoundError`` that says how to rebuild.
-    """
+    """The JSON file of network ``name`` that this build exported, in ``$MNIST_LESSONS_EXPORT_DIR`` or the build's
+    folder; a missing ``.json``, ``.bin`` or ``.js`` is a ``FileNotFoundError`` that says how to rebuild."""
     path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
     for missing in (p for p in (path, path.with_suffix(".bin"), path.with_suffix(".js")) if not p.is_file()):
         raise FileNotFoundError(f"{missing} is missing: its chapter was served from the execution cache without "
@@ -141,14 +111,8 @@ def exported(name: str) -> Path:
 def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    directory: str | Path | None = None,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
-    """Write ``name.json``, ``name.bin`` and ``name.js`` for ``model`` into ``directory`` and return the JSON's path.
-
-    ``directory`` defaults to ``$MNIST_LESSONS_EXPORT_DIR``; if neither is set,
-    nothing is written and ``None`` is returned. ``val_acc`` is in percent. The
-    export is checked first (see the module's docstring) on a fixed batch of
-    images plus ``check_images`` (real digits, (N, 784) or (N, 1, 28, 28)); a
-    mismatch is a ``ValueError`` and nothing is written.
-    """
+    """Write ``name.json``, ``.bin`` and ``.js`` for ``model`` into ``directory`` or ``$MNIST_LESSONS_EXPORT_DIR``
+    (neither: nothing, ``None``), checked first on scribbles and ``check_images``; ``val_acc`` is in percent."""
     if directory is None:
         directory = os.environ.get(EXPORT_ENV)
         if not directory:
@@ -167,18 +131,15 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
             raise type(err)(f"check_images: {err}") from None
         images = torch.cat([images, check_images.detach().float().cpu().reshape(-1, 1, 28, 28)])
     reference = copy.deepcopy(model).float().cpu().eval()  # the model itself keeps its device and mode
-    leaves = [m for m in reference.modules() if not list(m.children())]
     order: list[nn.Module] = []  # the leaves in the order forward calls them, repeats included
-    hooks = [m.register_forward_hook(lambda m, _inputs, _output: order.append(m)) for m in leaves]
+    for leaf in (m for m in reference.modules() if not list(m.children())):
+        leaf.register_forward_hook(lambda m, _inputs, _output: order.append(m))  # on the copy, dropped after
     try:
         with torch.no_grad():
             expected = reference(images)
     except Exception as err:  # noqa: BLE001 (any failure of the model's own forward pass)
         raise ValueError(f"cannot check the export of {name!r}: the model fails on (N, 1, 28, 28) images "
                          f"({' '.join(str(err).split())})") from None
-    finally:
-        for hook in hooks:
-            hook.remove()
     layers, arrays = _network_layers(order)
     payload = b"".join(a.tobytes() for a in arrays)
     meta = {"format": FORMAT, "name": name, "chapter": chapter, "val_acc": val_acc, "input": [1, 28, 28],
@@ -189,7 +150,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
               f"(window.mnistTryItFiles = window.mnistTryItFiles || {{}})[{json.dumps(name)}] = "
               + json.dumps({"meta": meta, "weights": base64.b64encode(payload).decode()}) + ";\n")
     folder = Path(directory)
-    for suffix, data in ((".bin", payload), (".js", script.encode()), (".json", (json.dumps(meta, indent=1) + "\n").encode())):
+    files = {".bin": payload, ".js": script.encode(), ".json": (json.dumps(meta, indent=1) + "\n").encode()}
+    for suffix, data in files.items():
         write_atomically(folder / f"{name}{suffix}", lambda tmp, data=data: tmp.write_bytes(data))  # names the file
     return folder / f"{name}.json"
 
@@ -198,7 +160,7 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
     """The description in ``path`` (a ``.json`` file) and its weights, checked against the SHA-256."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: build the book so the chapters that train the networks export them")
+        raise FileNotFoundError(f"{path} is missing: build the book, whose chapters export the networks")
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} has format {meta.get('format')!r}, expected {FORMAT}: export it again")
@@ -209,12 +171,7 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
 
 
 def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
-    """The exported network as a PyTorch module (batch norm already folded into the convolutions).
-
-    Takes images of shape (N, 1, 28, 28) and returns the ten scores, with the
-    arithmetic of the page's JavaScript, so a notebook (or a test) can check
-    the page's networks against the model they came from.
-    """
+    """The exported network as a PyTorch module that computes as the page does: (N, 1, 28, 28) to ten scores."""
     modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
 
     def tensor(span: list[int], shape: tuple[int, ...]) -> torch.Tensor:
@@ -223,21 +180,16 @@ def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     for layer in meta["layers"]:
         kind = layer["type"]
         if kind == "linear":
-            modules.append(nn.Flatten())  # nothing to do once flat
-            module = nn.Linear(layer["in"], layer["out"])
-            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"]))
+            modules += [nn.Flatten(), nn.Linear(layer["in"], layer["out"])]  # flattening: nothing to do once flat
         elif kind == "conv":
-            k = layer["kernel"]
-            module = nn.Conv2d(layer["in"], layer["out"], k, padding=k // 2)
-            module.weight.data = tensor(layer["weight"], (layer["out"], layer["in"], k, k))
+            modules.append(nn.Conv2d(layer["in"], layer["out"], layer["kernel"], padding=layer["kernel"] // 2))
         elif kind == "relu":
             modules.append(nn.ReLU())
-            continue
         elif kind == "maxpool":
             modules.append(nn.MaxPool2d(layer["size"]))
-            continue
         else:
             raise ValueError(f"unknown layer type {kind!r}")
-        module.bias.data = tensor(layer["bias"], (layer["out"],))
-        modules.append(module)
+        if kind in ("linear", "conv"):
+            modules[-1].weight.data = tensor(layer["weight"], modules[-1].weight.shape)
+            modules[-1].bias.data = tensor(layer["bias"], modules[-1].bias.shape)
     return nn.Sequential(nn.Flatten(), *modules).eval()

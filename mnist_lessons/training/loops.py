@@ -1,7 +1,4 @@
-"""Training and evaluation loops: ``train_one_epoch`` and ``evaluate`` (shown in the book), and ``fit``.
-
-They accept any iterable of ``(X, y)`` batches: a ``DataLoader`` or ``TensorBatches``.
-"""
+"""Training and evaluation loops over any iterable of ``(X, y)`` batches: ``train_one_epoch``, ``evaluate``, ``fit``."""
 
 from __future__ import annotations
 
@@ -23,12 +20,8 @@ from ..config import EPOCHS, LEARNING_RATE, MAX_SEED, NUM_CLASSES
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 log = logging.getLogger(__name__)
 
-#: Optimisers available by name.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "rmsprop": torch.optim.RMSprop,
-    "adagrad": torch.optim.Adagrad,
+    "sgd": torch.optim.SGD, "adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad,
 }
 
 
@@ -40,22 +33,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE, **kwargs) -> torch.optim.Optimizer:
-    """Build an optimiser by name (sgd, adam, rmsprop, adagrad).
-
-    >>> make_optimizer("adam", [nn.Parameter(torch.zeros(1))], lr=0.01).defaults["lr"]
-    0.01
-    """
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float = LEARNING_RATE,
+                   **kwargs) -> torch.optim.Optimizer:
+    """Build an optimiser by name (sgd, adam, rmsprop, adagrad)."""
     lr = check_number("learning rate lr", lr, minimum=0.0, strict=True)
     key = check_choice("optimizer", name.lower() if isinstance(name, str) else name, OPTIMIZERS)
     return OPTIMIZERS[key](params, lr=lr, **kwargs)
 
 
 def model_device(model: nn.Module) -> torch.device:
-    """The device of ``model``'s parameters; a ``TypeError`` if it has none (nothing to train or evaluate)."""
+    """The device of ``model``'s parameters; a ``TypeError`` if it has none."""
     parameter = next(iter(model.parameters()), None)
     if parameter is None:
-        raise TypeError(f"the model {type(model).__name__} has no parameters: give a network such as LinearClassifier()")
+        raise TypeError(f"the model {type(model).__name__} has no parameters: give a network, e.g. LinearClassifier()")
     return parameter.device
 
 
@@ -120,63 +110,33 @@ class History:
             raise ValueError("the history is empty: train for at least one epoch first")
         return {key: values[-1] for key, values in asdict(self).items()}
 
-    def rows(self) -> list[dict[str, float]]:
-        """One dict per epoch (handy for ``pandas.DataFrame``)."""
-        columns = asdict(self)
-        return [{key: columns[key][i] for key in columns} for i in range(len(self))]
-
 
 class TrainingDiverged(ArithmeticError):
-    """The loss became NaN or infinite: the weights are no longer meaningful.
-
-    ``epoch`` is the epoch (counted from 1) after which it was seen and
-    ``history`` holds every epoch before it.
-    """
+    """The loss became NaN or infinite after ``epoch`` (from 1); ``history`` holds every epoch before it."""
 
     def __init__(self, message: str, epoch: int, history: History) -> None:
         super().__init__(message)
         self.epoch, self.history = epoch, history
 
 
-#: Called after each epoch as ``on_epoch_end(model, history)``; returning True stops training.
-EpochHook = Callable[[nn.Module, "History"], "bool | None"]
-
-
-def fit(
-    model: nn.Module,
-    train_loader: Batches,
-    val_loader: Batches,
-    optimizer: torch.optim.Optimizer,
-    epochs: int = EPOCHS,
-    loss_fn: nn.Module | None = None,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    train_eval_loader: Batches | None = None,
-    log_every: int = 1,
-    on_epoch_end: EpochHook | None = None,
-) -> History:
-    """Train for ``epochs`` epochs, evaluating on train and validation data after each.
-
-    ``train_eval_loader`` evaluates the training data (default: ``train_loader``).
-    ``log_every=0`` keeps quiet. ``on_epoch_end(model, history)`` runs after each
-    epoch and stops training by returning True. A NaN or infinite loss raises
-    :class:`TrainingDiverged`. The optimiser must hold this model's parameters,
-    and the first training batch must be ``(X, y)`` with labels 0-9.
-
-    >>> from mnist_lessons.data.batches import TensorBatches
-    >>> from mnist_lessons.models import LinearClassifier
-    >>> model, batches = LinearClassifier(), TensorBatches(torch.rand(20, 1, 28, 28), torch.arange(20) % 10, 10)
-    >>> fit(model, batches, batches, make_optimizer("sgd", model.parameters()), epochs=2, log_every=0).epoch
-    [1, 2]
-    """
+def fit(model: nn.Module, train_loader: Batches, val_loader: Batches, optimizer: torch.optim.Optimizer,
+        epochs: int = EPOCHS, loss_fn: nn.Module | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, train_eval_loader: Batches | None = None,
+        log_every: int = 1, on_epoch_end: Callable[[nn.Module, History], bool | None] | None = None) -> History:
+    """Train for ``epochs`` epochs, evaluating on ``train_eval_loader`` (default: ``train_loader``) and ``val_loader``
+    after each; ``on_epoch_end(model, history)`` returning True stops early. A NaN or infinite loss raises
+    :class:`TrainingDiverged`; ``log_every=0`` keeps quiet."""
     epochs = check_int("epochs", epochs, minimum=1)
-    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader), ("train_eval_loader", train_eval_loader)):
+    loaders = {"train_loader": train_loader, "val_loader": val_loader, "train_eval_loader": train_eval_loader}
+    for name, loader in loaders.items():
         if loader is not None and iter(loader) is loader:
             raise TypeError(f"{name} is a one-shot iterator (a generator?), but fit() goes over it every epoch: "
                             "give a list of batches, a DataLoader or TensorBatches")
     own = {id(p) for p in model.parameters()}
     if own and not any(id(p) in own for group in getattr(optimizer, "param_groups", ()) for p in group["params"]):
-        raise ValueError(f"the optimizer ({type(optimizer).__name__}) holds none of this model's parameters, so training "
-                         "would change nothing: build it from this model, e.g. make_optimizer('sgd', model.parameters())")
+        raise ValueError(f"the optimizer ({type(optimizer).__name__}) holds none of this model's parameters, so "
+                         "training would change nothing: build it from this model, e.g. "
+                         "make_optimizer('sgd', model.parameters())")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     train_eval_loader = train_eval_loader if train_eval_loader is not None else train_loader
     history = History()
@@ -199,10 +159,8 @@ def fit(
         for key, value in row.items():
             getattr(history, key).append(value)
         if log_every and ((epoch - 1) % log_every == 0 or epoch == epochs):
-            log.info(
-                f"epoch {epoch} | train loss {train_loss:.3f} acc {train_acc:.2f} % | "
-                f"val loss {val_loss:.3f} acc {val_acc:.2f} % | lr {lr:.3g} | {seconds:.2f} s"
-            )
+            log.info(f"epoch {epoch} | train loss {train_loss:.3f} acc {train_acc:.2f} % | "
+                     f"val loss {val_loss:.3f} acc {val_acc:.2f} % | lr {lr:.3g} | {seconds:.2f} s")
         if on_epoch_end is not None and on_epoch_end(model, history):
             break
     return history

@@ -1,19 +1,5 @@
-"""One recipe for every training run: a :class:`RunConfig` describes it, :func:`run` trains it.
-
-A :class:`RunConfig` names every setting of one run; it is frozen and
-hashable, so equal settings are one run. :func:`run` seeds, builds, trains on
-the fast tensor path and returns a :class:`Run` (the config, the trained model
-and its :class:`~mnist_lessons.training.loops.History`). Loops that train
-differently (the data-parallel one) use its pieces: :meth:`RunConfig.build_model`,
-:meth:`RunConfig.build_optimizer` and :meth:`RunConfig.train_batches`.
-
->>> from mnist_lessons.schedules import CosineSchedule
->>> config = RunConfig(model="cnn", optimizer="adam", lr=0.01, schedule=CosineSchedule(), shuffle=True)
->>> config.differences(RunConfig())
-{'model': 'cnn', 'optimizer': 'adam', 'lr': 0.01, 'shuffle': True, 'schedule': CosineSchedule(eta_min=0.0)}
-
-A chapter then trains it with ``run(config, mnist_splits())``.
-"""
+"""One recipe for every training run: a frozen, hashable :class:`RunConfig` describes it, :func:`run` trains it;
+other loops (the data-parallel one) reuse its ``build_model``, ``build_optimizer`` and ``train_batches``."""
 
 from __future__ import annotations
 
@@ -26,7 +12,8 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_instance, check_int, check_number, check_widths
-from ..config import MAX_SEED, BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE, SEED
+from ..config import (BATCH_SIZE, CONV_EVAL_BATCH_SIZE, DROPOUT, EPOCHS, EVAL_BATCH_SIZE, HIDDEN_SIZES, LEARNING_RATE,
+                      MAX_SEED, SEED)
 from ..data.augment import Augmentation
 from ..data.batches import TensorBatches
 from ..models import MODELS, ActivationSpec, activation_key, build_model, model_options
@@ -43,30 +30,11 @@ class DataLike(Protocol):
     val: Any
 
 
-#: Settings of RunConfig that are options of one network or another (see ``models.model_options``).
-_MODEL_FIELDS = ("hidden_sizes", "activation", "dropout", "channels", "kernel_size")
-
-
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of one training run.
-
-    Defaults are the lesson's: the multilayer network 784-50-50-50-10 with
-    ReLU and dropout 0.2, SGD with learning rate 0.05, batches of 128 in a
-    fixed order, no augmentation, 5 epochs, seed 55. ``hidden_sizes``,
-    ``activation`` and ``dropout`` are options of ``mlp``; ``channels`` and
-    ``kernel_size`` of ``cnn``; setting one for another network is an error.
-    ``train_size`` keeps the first that many training images, ``train_eval_size``
-    measures training accuracy on the first that many (default: all), and
-    ``schedule(optimizer, epochs)`` builds a learning-rate scheduler.
-
-    >>> RunConfig(lr=0.1).lr
-    0.1
-    >>> RunConfig(model="linear", dropout=0.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: dropout is not an option of model 'linear' (its options: none); leave it at its default
-    """
+    """Every setting of one training run; the defaults are the lesson's. Setting another network's option is an
+    error. ``train_size`` keeps the first that many training images, ``train_eval_size`` measures training accuracy
+    on the first that many (default: all)."""
 
     model: str = "mlp"
     hidden_sizes: tuple[int, ...] = HIDDEN_SIZES
@@ -95,12 +63,10 @@ class RunConfig:
         check_choice("model", self.model, MODELS)
         defaults = {f.name: f.default for f in fields(self)}
         accepted = model_options(self.model)
-        for name in _MODEL_FIELDS:
+        for name in ("hidden_sizes", "activation", "dropout", "channels", "kernel_size"):
             if name not in accepted and getattr(self, name) != defaults[name]:
-                raise ValueError(
-                    f"{name} is not an option of model {self.model!r} (its options: {', '.join(accepted) or 'none'}); "
-                    "leave it at its default"
-                )
+                raise ValueError(f"{name} is not an option of model {self.model!r} "
+                                 f"(its options: {', '.join(accepted) or 'none'}); leave it at its default")
         # What the network would refuse when built is refused here, before a sweep trains its other runs.
         for activation in self.activation if isinstance(self.activation, tuple) else (self.activation,):
             if isinstance(activation, str):
@@ -113,14 +79,16 @@ class RunConfig:
         object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0, maximum=MAX_SEED))
         check_number("learning rate lr", self.lr, minimum=0.0, strict=True)
         check_number("weight_decay", self.weight_decay, minimum=0.0)
-        check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer, OPTIMIZERS)
+        check_choice("optimizer", self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer,
+                     OPTIMIZERS)
         for name in ("train_size", "train_eval_size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
         if not isinstance(self.shuffle, bool):
             raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         if self.augmentation is not None and not isinstance(self.augmentation, Augmentation):
-            raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), got {self.augmentation!r}")
+            raise TypeError(f"augmentation must be None or an Augmentation(max_shift, max_degrees), "
+                            f"got {self.augmentation!r}")
         if self.schedule is not None and not callable(check_instance("schedule", self.schedule)):
             raise TypeError(f"schedule must be callable as schedule(optimizer, epochs), got {self.schedule!r}")
 
@@ -129,24 +97,16 @@ class RunConfig:
         return replace(self, **changes)
 
     def differences(self, other: RunConfig) -> dict[str, Any]:
-        """The settings of this config that differ from ``other``'s, by name.
-
-        >>> RunConfig(lr=0.1, epochs=6).differences(RunConfig())
-        {'lr': 0.1, 'epochs': 6}
-        """
+        """The settings of this config that differ from ``other``'s, by name: ``{'lr': 0.1}``."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
 
     def model_options(self) -> dict[str, Any]:
-        """The options this config gives its network, by name.
-
-        >>> RunConfig(model="cnn", channels=(8, 16)).model_options()
-        {'channels': (8, 16), 'kernel_size': 3}
-        """
+        """The options this config gives its network, by name."""
         return {name: getattr(self, name) for name in model_options(self.model)}
 
     @property
     def eval_batch_size(self) -> int:
-        """Images per evaluation step: ``CONV_EVAL_BATCH_SIZE`` for the convolutional network, else ``EVAL_BATCH_SIZE``."""
+        """Images per evaluation step: ``EVAL_BATCH_SIZE``, or ``CONV_EVAL_BATCH_SIZE`` for the cnn."""
         return CONV_EVAL_BATCH_SIZE if self.model == "cnn" else EVAL_BATCH_SIZE
 
     def build_model(self) -> nn.Module:
@@ -171,21 +131,15 @@ class Run:
     config: RunConfig
     model: nn.Module | None
     history: History
-    #: True when training stopped on a NaN or infinite loss (the model is then ``None``).
-    diverged: bool = False
+    diverged: bool = False  # a NaN or infinite loss stopped training; the model is then None
 
     def summary(self) -> dict[str, float]:
         """Final train and validation accuracy, their gap, and mean seconds per epoch (NaN when diverged)."""
         h = self.history
         if self.diverged or len(h) == 0:
-            nan = float("nan")
-            return {"train_acc": nan, "val_acc": nan, "gap": nan, "seconds_per_epoch": nan}
-        return {
-            "train_acc": h.train_acc[-1],
-            "val_acc": h.val_acc[-1],
-            "gap": h.train_acc[-1] - h.val_acc[-1],
-            "seconds_per_epoch": sum(h.seconds) / len(h.seconds),
-        }
+            return dict.fromkeys(("train_acc", "val_acc", "gap", "seconds_per_epoch"), float("nan"))
+        return {"train_acc": h.train_acc[-1], "val_acc": h.val_acc[-1], "gap": h.train_acc[-1] - h.val_acc[-1],
+                "seconds_per_epoch": sum(h.seconds) / len(h.seconds)}
 
 
 def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
@@ -197,34 +151,17 @@ def _trained_on(data: DataLike) -> tuple[torch.Tensor, ...]:
                         f"got {type(data).__name__}") from None
 
 
-#: Every run this process has trained (or seen diverge), by config and the ids of the tensors it trained on;
-#: each entry keeps weak references to those tensors, so a new tensor that reuses a freed id never matches.
+#: Every run trained (or diverged) in this process, by config and tensor ids; weak references spot a reused id.
 _RUNS: dict[tuple, tuple[tuple[weakref.ref, ...], Run | TrainingDiverged]] = {}
 
 
-def run(
-    config: RunConfig,
-    data: DataLike,
-    label: str | None = None,
-    log_every: int = 0,
-    progress: Callable[[Batches], Batches] | None = None,
-) -> Run:
-    """Seed, build, train and evaluate one network as ``config`` says, on ``data.train`` and ``data.val``.
+def run(config: RunConfig, data: DataLike, label: str = "run", log_every: int = 0,
+        progress: Callable[[Batches], Batches] | None = None) -> Run:
+    """Train one network as ``config`` says on ``data.train``, on the data's device, validated on ``data.val``.
 
-    It trains on the data's device and measures training accuracy in evaluation
-    mode, comparable with validation. ``progress`` may wrap the training batches.
-    The same config on the same tensors is trained once per process and handed
-    back again (under the new ``label``); one that diverged raises
-    :class:`~mnist_lessons.training.loops.TrainingDiverged` again. Tensors
-    changed in place are not noticed.
-
-    >>> from mnist_lessons.data.batches import MNISTSplits, Split
-    >>> images = Split(torch.rand(20, 1, 28, 28), torch.arange(20) % 10)
-    >>> splits = MNISTSplits(images, images, images)
-    >>> first = run(RunConfig(epochs=1), splits)
-    >>> again = run(RunConfig(epochs=1), splits, label="again")
-    >>> again.model is first.model, again.label
-    (True, 'again')
+    The same config on the same tensors is trained once per process and handed back again (under the new
+    ``label``); one that diverged raises ``TrainingDiverged`` again. Tensors changed in place are not noticed.
+    ``progress`` may wrap the training batches; training accuracy is measured in evaluation mode, as validation is.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"run() needs a RunConfig, got {type(config).__name__}")
@@ -242,12 +179,11 @@ def run(
     done = held[1]
     if isinstance(done, TrainingDiverged):
         raise TrainingDiverged(str(done), done.epoch, done.history)
-    label = "run" if label is None else label
     return done if done.label == label else replace(done, label=label)
 
 
 def runs_on(data: DataLike) -> list[Run]:
-    """Every run :func:`run` has trained on ``data`` in this process, in order; one that diverged has ``diverged=True``."""
+    """Every run :func:`run` has trained on ``data`` in this process, in order (diverged ones marked so)."""
     tensors = _trained_on(data)
     return [done if isinstance(done, Run) else Run("run", key[0], None, done.history, diverged=True)
             for key, (refs, done) in _RUNS.items() if all(ref() is t for ref, t in zip(refs, tensors))]
@@ -255,30 +191,23 @@ def runs_on(data: DataLike) -> list[Run]:
 
 def _train(config: RunConfig, data: DataLike, log_every: int, progress: Callable[[Batches], Batches] | None) -> Run:
     x, y = data.train.x, data.train.y
-    if config.train_size is not None:
-        if config.train_size > len(x):
-            raise ValueError(f"train_size {config.train_size} is larger than the {len(x)} training images")
-        x, y = x[: config.train_size], y[: config.train_size]
+    if config.train_size is not None and config.train_size > len(x):
+        raise ValueError(f"train_size {config.train_size} is larger than the {len(x)} training images")
+    x, y = x[: config.train_size], y[: config.train_size]  # None: all of them
     seed_everything(config.seed)
     model = config.build_model().to(x.device)
     optimizer = config.build_optimizer(model.parameters())
     scheduler = config.schedule(optimizer, config.epochs) if config.schedule is not None else None
     train_batches = config.train_batches(x, y)
-    n_eval = len(x) if config.train_eval_size is None else min(config.train_eval_size, len(x))
-    history = fit(
-        model,
-        progress(train_batches) if progress is not None else train_batches,
-        TensorBatches(data.val.x, data.val.y, config.eval_batch_size),
-        optimizer,
-        epochs=config.epochs,
-        scheduler=scheduler,
-        train_eval_loader=TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size),
-        log_every=log_every,
-    )
+    if progress is not None:
+        train_batches = progress(train_batches)
+    val_batches = TensorBatches(data.val.x, data.val.y, config.eval_batch_size)
+    n_eval = config.train_eval_size  # None: all of them
+    train_eval_batches = TensorBatches(x[:n_eval], y[:n_eval], config.eval_batch_size)
+    history = fit(model, train_batches, val_batches, optimizer, epochs=config.epochs, scheduler=scheduler,
+                  train_eval_loader=train_eval_batches, log_every=log_every)
     return Run("run", config, model, history)
 
 
-#: The multilayer network at learning rate 0.3 for 6 epochs: one of the settings
-#: the homework solution tries, and the convolutions chapter's stronger
-#: multilayer baseline. A fixed recipe, chosen by no noisy verdict.
+#: The convolutions chapter's stronger multilayer baseline, one of the homework's settings, fixed in advance.
 TUNED_MLP: RunConfig = RunConfig(lr=0.3, epochs=6, train_eval_size=8_000)
