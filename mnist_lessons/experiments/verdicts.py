@@ -1,30 +1,15 @@
 """Verdicts: what a build's own runs say when two settings are compared.
 
-A training result is not a portable fact: another CPU, thread count, PyTorch
-build or GPU rounds differently, and a run then drifts as if it had another
-seed. So the book never asserts which of two settings wins. It trains both
-from the same seeds, and :func:`verdict` turns the runs into a
-:class:`Verdict`, which the chapter glues into its sentence:
-
-- the **margin**, A minus B, the mean over seeds of the paired differences
-  ``a[seed] - b[seed]`` (pairing by seed cancels what the two runs of one seed
-  share);
-- its **uncertainty**, the half-width of the 95 % interval of that mean,
-  ``t * std / sqrt(n)``, with Student's ``t`` for ``n - 1`` degrees of freedom,
-  so it is sized by the spread of the very runs being compared;
-- the **outcome**: ``"a"`` or ``"b"`` when the interval lies on one side of
-  zero, ``None`` when it holds zero ("not told apart with n seeds").
-
-Two single models scored on the same test images are compared with
-:func:`mcnemar_verdict` instead (the count of images each gets right and the
-other wrong). A hidden ``assert`` may guard a verdict only where it is
-:attr:`Verdict.robust`: a margin of at least three uncertainties.
+A training result is not a portable fact (another CPU, thread count or GPU rounds differently, and a run drifts as
+if it had another seed), so the book never asserts which setting wins: it trains both from the same seeds and
+:func:`verdict` reports the **margin** (mean over seeds of ``a[seed] - b[seed]``), its **uncertainty** (half-width
+of the 95 % interval, ``t * std / sqrt(n)``) and the **outcome** (``"a"``, ``"b"``, or ``None`` when the interval
+holds zero). :func:`mcnemar_verdict` compares two single models on the same test images. A hidden ``assert`` may
+guard a verdict only where it is :attr:`Verdict.robust`.
 
 >>> v = verdict("lr", "0.5", "0.1", [96.2, 96.3, 96.1], [95.6, 95.5, 95.7])
 >>> v.outcome, v.text()
 ('a', '+0.60 ± 0.50 points')
->>> verdict("lr", "0.5", "0.1", [96.2, 95.5, 96.1], [95.6, 96.0, 95.7]).outcome is None
-True
 """
 
 from __future__ import annotations
@@ -46,14 +31,17 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 #: Environment variable naming the folder where a build records its verdicts (one file per page).
 LEDGER_ENV: str = "MNIST_LESSONS_LEDGER"
 
-#: How many uncertainties a margin must span before a hidden assert may guard the verdict.
-ROBUST_FACTOR: float = 3.0
-
 
 def t_quantile(df: int) -> float:
     """Student's t 97.5 % quantile for ``df`` degrees of freedom (two-sided 95 %)."""
     df = check_int("degrees of freedom df", df, minimum=1)
     return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1 in the denominator) of at least two values."""
+    mean = math.fsum(values) / len(values)
+    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 @dataclass(frozen=True)
@@ -80,13 +68,12 @@ class Verdict:
 
     @property
     def winner(self) -> str | None:
-        """The better setting's label, or ``None``."""
         return {"a": self.a, "b": self.b, None: None}[self.outcome]
 
     @property
     def robust(self) -> bool:
-        """A decided verdict whose margin spans at least ``ROBUST_FACTOR`` uncertainties: safe to assert."""
-        return self.outcome is not None and abs(self.margin) >= ROBUST_FACTOR * self.uncertainty
+        """A decided verdict whose margin spans at least three uncertainties: safe to assert."""
+        return self.outcome is not None and abs(self.margin) >= 3 * self.uncertainty
 
     def says(self, better: str = "beats", worse: str = "falls short of",
              tie: str = "cannot be told apart from") -> str:
@@ -112,21 +99,15 @@ def _finite(values: Iterable[float], what: str) -> list[float]:
 
 def verdict(name: str, a: str, b: str, a_values: Sequence[float], b_values: Sequence[float],
             higher_is_better: bool = True, unit: str = "points") -> Verdict:
-    """Compare two settings from paired values (the same seeds, in the same order).
-
-    ``higher_is_better=False`` (a loss, a gap, a time) turns the sign, so a
-    positive margin still means A is better.
-    """
+    """Compare two settings from values paired by seed; ``higher_is_better=False`` (a loss) turns the sign."""
     av, bv = _finite(a_values, f"values of {a!r}"), _finite(b_values, f"values of {b!r}")
     if len(av) != len(bv):
         raise ValueError(f"{name}: {a!r} has {len(av)} values and {b!r} {len(bv)}; pair them by seed")
     if len(av) < 2:
         raise ValueError(f"{name}: a verdict needs at least 2 seeds to size its uncertainty, got {len(av)}")
     sign = 1.0 if higher_is_better else -1.0
-    diffs = [sign * (x - y) for x, y in zip(av, bv)]
-    n = len(diffs)
-    mean = math.fsum(diffs) / n
-    std = math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / (n - 1))
+    n = len(av)
+    mean, std = mean_and_std([sign * (x - y) for x, y in zip(av, bv)])
     return Verdict(name, a, b, mean, t_quantile(n - 1) * std / math.sqrt(n), n, unit)
 
 
@@ -141,11 +122,7 @@ def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = 
 
 
 def mcnemar_verdict(name: str, a: str, b: str, pred_a, pred_b, y) -> Verdict:
-    """Two single models on the same images: margin = images only A gets right minus images only B gets right.
-
-    Its uncertainty is the 95 % normal half-width of that difference when each
-    disagreement is a fair coin toss, ``1.96 * sqrt(b + c)``.
-    """
+    """Two models on the same images: images only A gets right minus those only B does, ± ``1.96 * sqrt(b + c)``."""
     from .paired import mcnemar_exact
 
     test = mcnemar_exact(pred_a, pred_b, y)
@@ -154,11 +131,7 @@ def mcnemar_verdict(name: str, a: str, b: str, pred_a, pred_b, y) -> Verdict:
 
 
 class Ledger:
-    """The verdicts of one page, recorded for the build's claims ledger when ``$MNIST_LESSONS_LEDGER`` is set.
-
-    Creating it empties the page's record, so a re-executed page never keeps
-    an old verdict; without the variable it only collects in memory.
-    """
+    """The verdicts of one page, written to ``$MNIST_LESSONS_LEDGER`` when set (creating it empties the page's)."""
 
     def __init__(self, page: str, folder: str | os.PathLike | None = None) -> None:
         if not page or "/" in page or page.startswith("."):
@@ -198,5 +171,5 @@ def read_ledger(folder: str | os.PathLike) -> list[tuple[str, Verdict]]:
     return rows
 
 
-__all__ = ["LEDGER_ENV", "Ledger", "ROBUST_FACTOR", "Verdict", "compare_studies", "mcnemar_verdict", "read_ledger",
+__all__ = ["LEDGER_ENV", "Ledger", "Verdict", "compare_studies", "mcnemar_verdict", "mean_and_std", "read_ledger",
            "t_quantile", "verdict"]
