@@ -1,9 +1,6 @@
-"""What a network costs per image: multiply-adds counted on one forward pass.
+"""What a network costs per image: multiply-adds of its ``Linear`` and ``Conv2d`` layers on one forward pass.
 
-:func:`count_multiply_adds` runs one image through the model with hooks on
-its ``Linear`` and ``Conv2d`` layers and adds up the multiply-adds they do;
-the other layers (activations, pooling, normalisation) cost little next to
-them and are left out, as is usual when quoting a network's size in MACs.
+The other layers (activations, pooling, normalisation) cost little next to them and are left out, as is usual.
 
 >>> from mnist_lessons.models import LinearClassifier
 >>> count_multiply_adds(LinearClassifier())
@@ -18,20 +15,8 @@ from torch import nn
 from ..config import IMAGE_SHAPE
 
 
-def _multiply_adds(module: nn.Module, output: torch.Tensor) -> int:
-    if isinstance(module, nn.Linear):
-        return output.numel() * module.in_features  # one dot product of length in_features per output value
-    # Conv2d: each output value is a dot product over (in_channels / groups) x kernel height x kernel width
-    kh, kw = module.kernel_size
-    return output.numel() * (module.in_channels // module.groups) * kh * kw
-
-
 def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_SHAPE) -> int:
-    """Multiply-adds of ``model``'s Linear and Conv2d layers for ONE input of ``input_shape``.
-
-    Runs one forward pass in evaluation mode without gradients; the model's
-    training mode is restored afterwards.
-    """
+    """Multiply-adds of ``model``'s Linear and Conv2d layers for ONE input (in eval mode; its mode is restored)."""
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not layers:
         raise ValueError(f"{type(model).__name__} has no Linear or Conv2d layer to count")
@@ -39,7 +24,9 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_S
 
     def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
         nonlocal total
-        total += _multiply_adds(module, output)
+        # each output value is one dot product with one filter (a row of the weight): in_features for a Linear,
+        # in_channels / groups x kernel height x kernel width for a Conv2d
+        total += output.numel() * module.weight[0].numel()
 
     handles = [m.register_forward_hook(hook) for m in layers]
     was_training = model.training
