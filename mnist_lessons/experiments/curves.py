@@ -30,7 +30,8 @@ def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
         raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
     for s in sizes:
         if s > available:
-            raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; use at most {available:,}")
+            raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; "
+                             f"use at most {available:,}")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"training-set sizes must be distinct, got {list(sizes)}")
     return tuple(sorted(sizes))

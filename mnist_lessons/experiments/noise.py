@@ -119,13 +119,12 @@ def seed_runs(make_config: Callable[[int], RunConfig], seeds: Iterable[int], dat
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     configs = [make_config(s) for s in seeds]
+    first = configs[0]
     for seed, config in zip(seeds, configs):
         if not isinstance(config, RunConfig):
             raise TypeError(f"make_config({seed}) returned {type(config).__name__}, not a RunConfig")
         if config.seed != seed:
             raise ValueError(f"make_config({seed}) returned a config with seed {config.seed}; set seed={seed}")
-    first = configs[0]
-    for config in configs[1:]:
         if config.replace(seed=first.seed) != first:
             raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
     runs = [_train_or_record(config, data, label) for config in configs]
@@ -152,7 +151,8 @@ class SeedSweep:
         try:
             return self.studies[label]
         except KeyError:
-            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}") from None
+            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; "
+                           f"labels: {list(self.studies)}") from None
 
     def ranked(self) -> list[SeedStudy]:
         """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
@@ -191,7 +191,8 @@ class SeedSweep:
 
 
 def seed_sweep(name: str, values: Sequence[Any], make_config: Callable[[Any, int], RunConfig], seeds: Iterable[int],
-               data: DataLike, labels: Sequence[str] | None = None, metric: str = "val_acc", tail: int = 1) -> SeedSweep:
+               data: DataLike, labels: Sequence[str] | None = None, metric: str = "val_acc",
+               tail: int = 1) -> SeedSweep:
     """Train ``make_config(value, seed)`` for every value and every seed (at least ``MIN_SEEDS``, equal epochs)."""
     seeds = _check_seeds(seeds, MIN_SEEDS)
     values = list(values)
@@ -225,5 +226,5 @@ def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
     return LessonNoise(linear, mlp)
 
 
-__all__ = ["LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "describe", "final",
-           "seed_runs", "seed_sweep"]
+__all__ = ["LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "describe",
+           "final", "seed_runs", "seed_sweep"]

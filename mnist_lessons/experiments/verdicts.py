@@ -1,11 +1,9 @@
 """Verdicts: what a build's own runs say when two settings are compared.
 
-A training result is not a portable fact (another CPU, thread count or GPU rounds differently, and a run drifts as
-if it had another seed), so the book never asserts which setting wins: it trains both from the same seeds and
-:func:`verdict` reports the **margin** (mean over seeds of ``a[seed] - b[seed]``), its **uncertainty** (half-width
-of the 95 % interval, ``t * std / sqrt(n)``) and the **outcome** (``"a"``, ``"b"``, or ``None`` when the interval
-holds zero). :func:`mcnemar_verdict` compares two single models on the same test images. A hidden ``assert`` may
-guard a verdict only where it is :attr:`Verdict.robust`.
+A result is not portable (other hardware rounds differently, and a run drifts as if it had another seed), so the
+book trains both settings from the same seeds and :func:`verdict` reports the **margin** (mean of the paired
+differences), its **uncertainty** (95 % half-width ``t * std / sqrt(n)``) and the **outcome** (``"a"``, ``"b"``, or
+``None`` when the interval holds zero). A hidden ``assert`` may guard only a :attr:`Verdict.robust` verdict.
 
 >>> v = verdict("lr", "0.5", "0.1", [96.2, 96.3, 96.1], [95.6, 95.5, 95.7])
 >>> v.outcome, v.text()
@@ -60,11 +58,7 @@ class Verdict:
     @property
     def outcome(self) -> Literal["a", "b"] | None:
         """``"a"`` or ``"b"`` when the 95 % interval excludes zero; ``None`` when the runs cannot tell them apart."""
-        if self.margin > self.uncertainty:
-            return "a"
-        if self.margin < -self.uncertainty:
-            return "b"
-        return None
+        return "a" if self.margin > self.uncertainty else "b" if self.margin < -self.uncertainty else None
 
     @property
     def winner(self) -> str | None:
@@ -115,7 +109,8 @@ def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = 
     """:func:`verdict` for two :class:`~mnist_lessons.experiments.noise.SeedStudy`, paired on the seeds they share."""
     shared = [s for s in a.seeds if s in b.seeds]
     if len(shared) < 2:
-        raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; train both from the same seeds")
+        raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; "
+                         "train both from the same seeds")
     av = dict(zip(a.seeds, a.values))
     bv = dict(zip(b.seeds, b.values))
     return verdict(name, a.label, b.label, [av[s] for s in shared], [bv[s] for s in shared], higher_is_better, unit)

@@ -57,7 +57,8 @@ def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None)
     return fig
 
 
-def _grid(n: int, ncols: int, panel_width: float, panel_height: float, title: str | None = None) -> tuple[Figure, list[Axes]]:
+def _grid(n: int, ncols: int, panel_width: float, panel_height: float,
+          title: str | None = None) -> tuple[Figure, list[Axes]]:
     use_style()
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
@@ -78,7 +79,8 @@ def _bare(ax: Axes, title: str | None = None, **title_style) -> None:
         ax.set_title(title, fontsize=11, **title_style)
 
 
-def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None, n: int | None) -> tuple[Tensor, Tensor | None]:
+def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
+          n: int | None) -> tuple[Tensor, Tensor | None]:
     """The first ``n`` images and labels (all of a tensor when ``n`` is None)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
@@ -151,7 +153,8 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
         fig.suptitle(summary, fontsize=12)
         return fig
     shown = f"first {len(images)}" if failed > len(images) else "all"
-    return _show_images(torch.stack(images), titles, 10, [True] * len(images), f"{summary} · {shown} shown as predicted (true)")
+    return _show_images(torch.stack(images), titles, 10, [True] * len(images),
+                        f"{summary} · {shown} shown as predicted (true)")
 
 
 def label_colour(background: Any) -> str:
@@ -232,8 +235,9 @@ def plot_schedules(histories: Mapping[str, Any]) -> Figure:
     return _legend_below(fig, lr_ax, len(histories))
 
 
-AXIS_TITLES = {"val_acc": "Validation accuracy (%)", "train_acc": "Training accuracy (%)", "val_loss": "Validation loss",
-               "train_loss": "Training loss", "gap": "Training − validation accuracy (points)"}
+AXIS_TITLES = {"val_acc": "Validation accuracy (%)", "train_acc": "Training accuracy (%)",
+               "val_loss": "Validation loss", "train_loss": "Training loss",
+               "gap": "Training − validation accuracy (points)"}
 
 
 def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = ("val_acc", "val_loss")) -> Figure:
@@ -254,9 +258,8 @@ def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = (
     return _legend_below(fig, axes[0], min(3, len(studies)))
 
 
-def plot_polynomial_fits(
-    fits: PolynomialFits, degrees: Sequence[int] | None = None, titles: Sequence[str] | None = None
-) -> Figure:
+def plot_polynomial_fits(fits: PolynomialFits, degrees: Sequence[int] | None = None,
+                         titles: Sequence[str] | None = None) -> Figure:
     """One panel per degree: the training points, the true curve and the fitted polynomial."""
     degrees = list(fits.degrees if degrees is None else degrees)
     missing = [d for d in degrees if d not in fits.fits]
@@ -390,7 +393,8 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
 
 def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
     """A linear classifier's weights as one 28 × 28 image per class, on one colour scale centred at zero."""
-    return _diverging_grid(_as_images(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight), ncols, True)
+    images = weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight
+    return _diverging_grid(_as_images(images), ncols, True)
 
 
 def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
@@ -402,12 +406,11 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     """A convolution layer's maps of one digit, (C, H, W), on one grey scale; ``image``: the digit in front."""
     maps = _as_images(maps)
     ncols = max(1, min(ncols, len(maps)))
-    nrows = math.ceil(len(maps) / ncols)
     first = 1 if image is not None else 0
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _grid(nrows * columns, columns, cell, cell * 1.15, title)
-    axes = np.array(panels, dtype=object).reshape(nrows, columns)
+    fig, panels = _grid(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
+    axes = np.array(panels, dtype=object).reshape(-1, columns)
     top = float(maps.max()) or 1.0
     for i, ax in enumerate(axes[:, first:].flat):
         if i < len(maps):
