@@ -177,11 +177,8 @@ class SeedSweep:
 
     def rows(self, decimals: int = 2) -> list[dict[str, Any]]:
         """One row per setting: label, ``mean ± std`` text, min, max, number of seeds."""
-        return [
-            {self.name: s.label, f"{s.metric} (mean ± std)": s.text(decimals), "min": round(s.low, decimals),
-             "max": round(s.high, decimals), "seeds": len(s.seeds)}
-            for s in self.studies.values()
-        ]
+        return [{self.name: s.label, f"{s.metric} (mean ± std)": s.text(decimals), "min": round(s.low, decimals),
+                 "max": round(s.high, decimals), "seeds": len(s.seeds)} for s in self.studies.values()]
 
     def to_frame(self, decimals: int = 2):
         """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""
@@ -204,11 +201,8 @@ def seed_sweep(name: str, values: Sequence[Any], make_config: Callable[[Any, int
     epochs = {getattr(make_config(v, seeds[0]), "epochs", None) for v in values}
     if len(epochs) > 1:
         raise ValueError(f"unfair sweep {name!r}: values train for different epochs {sorted(epochs)}; keep it equal")
-    studies = {
-        label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail)
-        for value, label in zip(values, labels)
-    }
-    return SeedSweep(name, studies)
+    return SeedSweep(name, {label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail)
+                            for value, label in zip(values, labels)})
 
 
 @dataclass

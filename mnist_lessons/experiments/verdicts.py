@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from ..checks import check_int
+from ..outputs import write_atomically
+from .paired import mcnemar_exact
 
 #: Student's t, 97.5 % quantile, for 1 to 30 degrees of freedom (beyond: the normal 1.96).
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -118,8 +120,6 @@ def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = 
 
 def mcnemar_verdict(name: str, a: str, b: str, pred_a, pred_b, y) -> Verdict:
     """Two models on the same images: images only A gets right minus those only B does, ± ``1.96 * sqrt(b + c)``."""
-    from .paired import mcnemar_exact
-
     test = mcnemar_exact(pred_a, pred_b, y)
     return Verdict(name, a, b, float(test.b - test.c), 1.96 * math.sqrt(test.b + test.c), len(y), "images",
                    "McNemar, same images")
@@ -148,8 +148,6 @@ class Ledger:
     def _write(self) -> None:
         if self.path is None:
             return
-        from ..outputs import write_atomically
-
         text = json.dumps({"page": self.page, "claims": [asdict(v) for v in self.verdicts]}, indent=1)
         write_atomically(self.path, lambda tmp: tmp.write_text(text + "\n"))
 
