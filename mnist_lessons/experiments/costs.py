@@ -1,6 +1,4 @@
-"""What a network costs per image: multiply-adds of its ``Linear`` and ``Conv2d`` layers on one forward pass.
-
-The other layers (activations, pooling, normalisation) cost little next to them and are left out, as is usual.
+"""Multiply-adds per image of a network's ``Linear`` and ``Conv2d`` layers (the others cost little and are left out).
 
 >>> from mnist_lessons.models import LinearClassifier
 >>> count_multiply_adds(LinearClassifier())

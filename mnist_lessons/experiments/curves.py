@@ -1,7 +1,5 @@
-"""Learning curves over the size of the training set: does more data close the gap?
+"""Learning curves: each variant trained on nested subsets of the (shuffled) training set, one validation set.
 
-:func:`learning_curve` trains each variant on the first ``size`` training images (nested subsets of an already
-shuffled split) for every size, with the same validation set, and records final train and validation accuracy.
 A fixed number of epochs gives a small set far fewer steps than a large one; ``steps`` gives every size the same.
 """
 

@@ -43,9 +43,7 @@ def deep_network(activation: ActivationSpec = "relu", depth: int = 10, width: in
 
 
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Size (Frobenius norm) of the cross-entropy gradient of each ``nn.Linear`` weight, input side first.
-
-    One forward and backward pass on ``(x, y)``; the parameters are not changed and their gradients are cleared.
+    """Frobenius norm of the cross-entropy gradient on ``(x, y)`` of each ``nn.Linear`` weight, input side first.
 
     >>> x, y = torch.rand(32, 1, 28, 28), torch.arange(32) % 10
     >>> norms = gradient_norms(deep_network("sigmoid"), x, y)

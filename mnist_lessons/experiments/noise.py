@@ -181,7 +181,6 @@ class SeedSweep:
                  "max": round(s.high, decimals), "seeds": len(s.seeds)} for s in self.studies.values()]
 
     def to_frame(self, decimals: int = 2):
-        """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""
         import pandas as pd
 
         return pd.DataFrame(self.rows(decimals)).set_index(self.name)

@@ -1,8 +1,7 @@
-"""Paired comparison of two classifiers on the same test images: McNemar's exact test.
+"""McNemar's exact test: two classifiers on the same test images.
 
-Only the images where exactly one model is right tell which is better: ``b`` the images A gets right and B wrong,
-``c`` the reverse. Were the models equally good, ``b`` would follow Binomial(b + c, 1/2); the p-value is the chance
-of a split at least as lopsided as the one observed.
+Only images where exactly one model is right count: ``b`` those A gets right and B wrong, ``c`` the reverse. Were
+the models equally good, ``b`` would follow Binomial(b + c, 1/2).
 
 >>> mcnemar_exact([1, 1, 1, 0], [0, 0, 1, 0], [1, 1, 1, 1])
 McNemar(b=2, c=0, p=0.5)

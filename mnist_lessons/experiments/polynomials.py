@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import Polynomial
@@ -31,9 +31,9 @@ class PolynomialFits:
     x_test: np.ndarray
     y_test: np.ndarray
     noise: float
-    fits: dict[int, Polynomial] = field(default_factory=dict)
-    train_error: list[float] = field(default_factory=list)
-    test_error: list[float] = field(default_factory=list)
+    fits: dict[int, Polynomial]
+    train_error: list[float]
+    test_error: list[float]
 
     def best_degree(self) -> int:
         """The degree with the lowest held-out error."""
@@ -78,13 +78,10 @@ def fit_polynomials(degrees: Sequence[int], n_train: int = 12, n_test: int = 100
     rng = np.random.default_rng(seed)
     x_train, y_train = _noisy_samples(n_train, noise, rng)
     x_test, y_test = _noisy_samples(n_test, noise, rng)
-    result = PolynomialFits(degrees, x_train, y_train, x_test, y_test, noise)
-    for d in degrees:
-        poly = Polynomial.fit(x_train, y_train, d)  # rescales x to [-1, 1] for a well-conditioned fit
-        result.fits[d] = poly
-        result.train_error.append(_rmse(poly, x_train, y_train))
-        result.test_error.append(_rmse(poly, x_test, y_test))
-    return result
+    fits = {d: Polynomial.fit(x_train, y_train, d) for d in degrees}  # each rescales x to [-1, 1]: well conditioned
+    train_error = [_rmse(fits[d], x_train, y_train) for d in degrees]
+    test_error = [_rmse(fits[d], x_test, y_test) for d in degrees]
+    return PolynomialFits(degrees, x_train, y_train, x_test, y_test, noise, fits, train_error, test_error)
 
 
 __all__ = ["EXACT", "PolynomialFits", "fit_polynomials", "true_curve"]

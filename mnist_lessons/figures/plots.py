@@ -36,7 +36,6 @@ DIVERGING = LinearSegmentedColormap.from_list("blue_white_red", ["#2196F3", "#ff
 
 
 def _line(i: int, label: str, marker: str | None = None) -> dict:
-    """The ``i``-th line of a comparison: its colour and marker (by default, its own)."""
     return {"color": f"C{i}", "marker": marker or "osD^v"[i % 5], "markersize": 4, "label": label}
 
 
@@ -170,8 +169,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     counts = torch.bincount(true * k + predicted, minlength=k * k).reshape(k, k)
     fig, (ax,) = _panels(1, 6.4)
     blue = np.array(to_rgb("C0"))
-    # Opaque cells, light to dark blue, so the counts read on any page; zeros
-    # are left out and show the page itself.
+    # Opaque cells, light to dark blue, so the counts read on any page; zeros are left out and show the page.
     cmap = LinearSegmentedColormap.from_list("blues", [0.25 * blue + 0.75, 0.55 * blue])
     norm = PowerNorm(0.5, vmin=1, vmax=max(int(counts.max()), 1))
     sns.heatmap(counts.numpy(), mask=(counts == 0).numpy(), annot=True, fmt="d", cmap=cmap, norm=norm, square=True,
@@ -320,7 +318,6 @@ def plot_learning_curve(curve: Any) -> Figure:
 
 
 def _line_plot(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], height: float, **axes_settings) -> Figure:
-    """One line (own colour and marker) per ``label: (x, y)`` on one panel, whole numbers on the x axis."""
     fig, (ax,) = _panels(1, height)
     for i, (label, (x, y)) in enumerate(curves.items()):
         ax.plot(list(x), list(y), **_line(i, label))

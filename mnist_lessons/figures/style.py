@@ -1,11 +1,8 @@
 """The book's matplotlib look: the *ambivalent* style, set in IBM Plex (the plotting helpers call :func:`use_style`).
 
-We never ``import ambivalent``: its import downloads fonts, writes style files into the home folder and imports
-IPython. We find the installed package without executing it, apply its ``ambivalent.mplstyle`` and add the fonts
-of the ``fontpkg-ibm-plex-*`` wheels in memory, so nothing is downloaded, printed or written.
-
-ambivalent's mid-grey text on a transparent background is below 4.5 : 1 on a white page and no grey reaches it on
-both the light and the dark page, so every figure carries its own white background with dark grey text (7 : 1).
+We never ``import ambivalent`` (that downloads fonts, writes into the home folder and imports IPython): we apply its
+style file and add the ``fontpkg-ibm-plex-*`` fonts in memory. Its mid-grey text on a transparent background is too
+faint on a light page, so every figure carries its own white background with dark grey text (7 : 1).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""Tables on the page: a pandas frame shown with a named header on every column.
+"""Tables on the page: a pandas frame with a named header on every column, for screen readers.
 
-pandas leaves an empty corner header cell for an indexed frame, which screen readers announce as a nameless header:
-:func:`show_table` turns the index into a titled first column. Cells are padded and numbers right-aligned in
-tabular figures, so neighbouring columns never run together ("96.1396.42"), on the site and in a notebook alike.
+:func:`show_table` turns the index into a titled first column (no empty corner cell), pads cells and right-aligns
+numbers in tabular figures, so neighbouring columns never run together ("96.1396.42").
 """
 
 from __future__ import annotations
