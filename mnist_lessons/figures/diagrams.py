@@ -74,12 +74,8 @@ def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None
                  max_nodes: int = 10, title: str | None = None) -> Figure:
     """Draw a feed-forward network, at most ``max_nodes`` nodes per layer; labels like "hidden 50 (ReLU)"."""
     if labels is None:
-        last = len(layer_sizes) - 1
-        labels = [
-            f"input\n{size}" if i == 0 else f"output\n{size}" if i == last
-            else f"hidden\n{size}" + (f" ({activation})" if activation else "")
-            for i, size in enumerate(layer_sizes)
-        ]
+        hidden = [f"hidden\n{size}" + (f" ({activation})" if activation else "") for size in layer_sizes[1:-1]]
+        labels = [f"input\n{layer_sizes[0]}", *hidden, f"output\n{layer_sizes[-1]}"]
     fig, ax = _canvas(4.6, title)
     top = _draw_layers(ax, layer_sizes, [max_nodes] * len(layer_sizes), labels)
     ax.set(xlim=(-1.6, SPAN + 0.8), ylim=(-top - 2.4, top + 0.5))

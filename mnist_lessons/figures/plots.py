@@ -80,10 +80,9 @@ def _bare(ax: Axes, title: str | None = None, **title_style) -> None:
 
 def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
           n: int | None) -> tuple[Tensor, Tensor | None]:
-    """The first ``n`` images and labels (all of a tensor when ``n`` is None)."""
+    """The first ``n`` images and labels (all of a tensor when ``n`` is None; batches always get an ``n``)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
-    n = 10 if n is None else n
     xs: list[Tensor] = []
     ys: list[Tensor] = []
     for x, y in as_batches("show_digits()", images):
