@@ -127,17 +127,14 @@ def seed_runs(make_config: Callable[[int], RunConfig], seeds: Iterable[int], dat
             raise ValueError(f"make_config({seed}) returned a config with seed {config.seed}; set seed={seed}")
         if config.replace(seed=first.seed) != first:
             raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
-    runs = [_train_or_record(config, data, label) for config in configs]
+    runs = []
+    for config in configs:
+        try:
+            runs.append(run(config, data))
+        except TrainingDiverged as err:  # recorded as diverged: its value is NaN, never a winner
+            runs.append(Run(label, config, None, err.history, diverged=True))
     values = tuple(float("nan") if r.diverged else final(r.history, metric, tail) for r in runs)
     return SeedStudy(label, seeds, values, metric, runs)
-
-
-def _train_or_record(config: RunConfig, data: DataLike, label: str) -> Run:
-    """``run(config, data)``, or a run marked diverged (value NaN, never a winner) if its loss blew up."""
-    try:
-        return run(config, data)
-    except TrainingDiverged as err:
-        return Run(label, config, None, err.history, diverged=True)
 
 
 @dataclass

@@ -39,12 +39,6 @@ def _line(i: int, label: str, marker: str | None = None) -> dict:
     return {"color": f"C{i}", "marker": marker or "osD^v"[i % 5], "markersize": 4, "label": label}
 
 
-def _panels(n: int = 1, height: float = 3.6, width: float = WIDTH, **subplots) -> tuple[Figure, list[Axes]]:
-    use_style()
-    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
-    return fig, list(axes.flat)
-
-
 def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None) -> Figure:
     """``ax``'s legend below the panels (never over a curve), whole numbers on linear x axes, the title."""
     for panel in fig.axes:
@@ -56,13 +50,15 @@ def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None)
     return fig
 
 
-def _grid(n: int, ncols: int, panel_width: float, panel_height: float,
-          title: str | None = None) -> tuple[Figure, list[Axes]]:
+def _panels(n: int = 1, ncols: int | None = None, panel_width: float | None = None, panel_height: float = 3.6,
+            title: str | None = None, **subplots) -> tuple[Figure, list[Axes]]:
+    """``n`` panels in rows of ``ncols`` (by default one row, the book's width), sized per panel."""
     use_style()
-    ncols = max(1, min(ncols, n))
+    ncols = max(1, min(ncols or n, n))
     nrows = math.ceil(n / ncols)
+    width = ncols * panel_width if panel_width else WIDTH
     height = nrows * panel_height + (0.4 if title else 0.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * panel_width, height), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
     panels = list(axes.flat)
     for ax in panels[n:]:
         ax.remove()
@@ -101,7 +97,7 @@ def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: 
     if len(titles) != len(images):
         raise ValueError(f"got {len(titles)} titles or labels for {len(images)} images; give one per image")
     cell = WIDTH / ncols
-    fig, axes = _grid(len(images), ncols, cell, cell * 1.3, suptitle)
+    fig, axes = _panels(len(images), ncols, cell, cell * 1.3, suptitle)
     for ax, image, title, bad in zip(axes, images.detach().cpu().float(), titles, wrong or [False] * len(images)):
         side = math.isqrt(image.numel())
         ax.imshow(image.reshape(side, side).numpy(), cmap="gray")
@@ -166,7 +162,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     predicted, true = predict(model, batches)
     k = max(NUM_CLASSES, int(torch.cat([predicted, true]).max()) + 1)
     counts = torch.bincount(true * k + predicted, minlength=k * k).reshape(k, k)
-    fig, (ax,) = _panels(1, 6.4)
+    fig, (ax,) = _panels(1, panel_height=6.4)
     blue = np.array(to_rgb("C0"))
     # Opaque cells, light to dark blue, so the counts read on any page; zeros are left out and show the page.
     cmap = LinearSegmentedColormap.from_list("blues", [0.25 * blue + 0.75, 0.55 * blue])
@@ -205,7 +201,7 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_r
     """Plot activation functions of ``torch.nn.functional`` and their derivatives (by autograd)."""
     if not names:
         raise ValueError("plot_activations() needs at least one activation name, e.g. ('relu', 'tanh')")
-    fig, axes = _grid(len(names), 3, WIDTH / 3, 2.6)
+    fig, axes = _panels(len(names), 3, WIDTH / 3, 2.6)
     x = torch.linspace(-4, 4, 401, requires_grad=True)
     for i, (ax, name) in enumerate(zip(axes, names)):
         y = getattr(F, name)(x)
@@ -244,7 +240,7 @@ def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = (
     unknown = [m for m in metrics if m not in AXIS_TITLES]
     if not metrics or unknown:
         raise ValueError(f"metrics must be some of {', '.join(AXIS_TITLES)}, got {list(metrics)}")
-    fig, axes = _panels(len(metrics), width=WIDTH / 2 * len(metrics))
+    fig, axes = _panels(len(metrics), panel_width=WIDTH / 2)
     for ax, metric in zip(axes, metrics):
         for i, (label, study) in enumerate(studies.items()):
             epochs, mean, std = study.curve(metric)
@@ -262,7 +258,7 @@ def plot_polynomial_fits(fits: PolynomialFits, degrees: Sequence[int] | None = N
     missing = [d for d in degrees if d not in fits.fits]
     if missing:
         raise ValueError(f"degrees {missing} were not fitted; fitted: {fits.degrees}")
-    fig, axes = _panels(len(degrees), 3.0, sharey=True)
+    fig, axes = _panels(len(degrees), panel_height=3.0, sharey=True)
     grid = np.linspace(0, 1, 400)
     for i, (ax, d) in enumerate(zip(axes, degrees)):
         ax.plot(grid, true_curve(grid), color="C2", linewidth=1.5, label="true curve")
@@ -277,7 +273,7 @@ def plot_polynomial_fits(fits: PolynomialFits, degrees: Sequence[int] | None = N
 
 def plot_error_by_degree(fits: PolynomialFits) -> Figure:
     """Error (log scale) on the training points and on fresh points, against the degree of the polynomial."""
-    fig, (ax,) = _panels(1, 3.4)
+    fig, (ax,) = _panels(1, panel_height=3.4)
     errors = np.array(fits.train_error + fits.test_error)
     floor = errors[errors > EXACT].min() / 3  # exact fits (error ~0) would squash a log scale
     train = np.maximum(fits.train_error, floor)
@@ -306,18 +302,15 @@ def plot_learning_curve(curve: Any) -> Figure:
         style = _line(i, variant) | {"markersize": 5}
         gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
         acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
-    for ax in (gap_ax, acc_ax):
-        ax.set_xscale("log")
+    for ax, ylabel in ((gap_ax, "Train − validation accuracy (points)"), (acc_ax, "Validation accuracy (%)")):
+        ax.set(xscale="log", xlabel="Training images", ylabel=ylabel)
         ax.set_xticks(curve.sizes, [f"{n:,}" for n in curve.sizes])
         ax.minorticks_off()
-        ax.set_xlabel("Training images")
-    gap_ax.set_ylabel("Train − validation accuracy (points)")
-    acc_ax.set_ylabel("Validation accuracy (%)")
     return _legend_below(fig, gap_ax, len(variants))
 
 
 def _line_plot(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], height: float, **axes_settings) -> Figure:
-    fig, (ax,) = _panels(1, height)
+    fig, (ax,) = _panels(1, panel_height=height)
     for i, (label, (x, y)) in enumerate(curves.items()):
         ax.plot(list(x), list(y), **_line(i, label))
     ax.set(**axes_settings)
@@ -365,7 +358,7 @@ def _diverging(ax: Axes, image: Tensor, limit: float | None = None, title: str |
 def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title: str = "filter") -> Figure:
     """Three panels: a digit, the filter slid over it (values written in), and what came out."""
     image, kernel, output = (_as_images(t)[0] for t in (image, kernel, output))
-    fig, axes = _panels(3, 3.2, gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    fig, axes = _panels(3, panel_height=3.2, gridspec_kw={"width_ratios": [1, 1, 1.15]})
     axes[0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
     _bare(axes[0], "input digit")
     _diverging(axes[1], kernel, title=kernel_title)
@@ -379,7 +372,7 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
     """One panel per image, titled by its index; ``shared``: one scale for all, with a colour bar."""
     limit = (float(images.abs().max()) or 1.0) if shared else None
     cell = WIDTH / (min(ncols, len(images)) + (0.6 if shared else 0))
-    fig, axes = _grid(len(images), ncols, cell, cell, title)
+    fig, axes = _panels(len(images), ncols, cell, cell, title)
     for i, ax in enumerate(axes):
         shown = _diverging(ax, images[i], limit, f"{i}")
     if shared:
@@ -405,7 +398,7 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     first = 1 if image is not None else 0
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _grid(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
+    fig, panels = _panels(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
     axes = np.array(panels, dtype=object).reshape(-1, columns)
     top = float(maps.max()) or 1.0
     for i, ax in enumerate(axes[:, first:].flat):

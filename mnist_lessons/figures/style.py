@@ -28,14 +28,6 @@ BOOK_RC: dict[str, object] = {
 }
 
 
-def style_file() -> Path:
-    """Path of ambivalent's ``ambivalent.mplstyle``, found without importing ambivalent."""
-    spec = importlib.util.find_spec("ambivalent")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the 'ambivalent' package is needed: pip install 'ambivalent>=0.3,<0.4'")
-    return Path(next(iter(spec.submodule_search_locations))) / "stylefiles" / "ambivalent.mplstyle"
-
-
 @functools.cache
 def register_fonts() -> None:
     """Add the IBM Plex fonts installed as Python packages to matplotlib (once, in memory)."""
@@ -48,6 +40,9 @@ def register_fonts() -> None:
 
 def use_style() -> None:
     """Apply the book's style to every figure made from now on."""
+    spec = importlib.util.find_spec("ambivalent")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the 'ambivalent' package is needed: pip install 'ambivalent>=0.3,<0.4'")
     register_fonts()
-    matplotlib.style.use(style_file())
+    matplotlib.style.use(Path(next(iter(spec.submodule_search_locations))) / "stylefiles" / "ambivalent.mplstyle")
     mpl.rcParams.update(BOOK_RC)
