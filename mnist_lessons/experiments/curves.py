@@ -26,10 +26,9 @@ def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
     sizes = tuple(check_int("each training-set size", s, minimum=1) for s in sizes)
     if not sizes:
         raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
-    for s in sizes:
-        if s > available:
-            raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; "
-                             f"use at most {available:,}")
+    if max(sizes) > available:
+        raise ValueError(f"training-set size {max(sizes):,} is larger than the {available:,} training images; "
+                         f"use at most {available:,}")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"training-set sizes must be distinct, got {list(sizes)}")
     return tuple(sorted(sizes))

@@ -71,8 +71,7 @@ class Verdict:
         """A decided verdict whose margin spans at least three uncertainties: safe to assert."""
         return self.outcome is not None and abs(self.margin) >= 3 * self.uncertainty
 
-    def says(self, better: str = "beats", worse: str = "falls short of",
-             tie: str = "cannot be told apart from") -> str:
+    def says(self, better: str = "beats", worse: str = "falls short of", tie: str = "cannot be told apart from") -> str:
         """The verb phrase for "A ... B" that this verdict supports."""
         return {"a": better, "b": worse, None: tie}[self.outcome]
 
