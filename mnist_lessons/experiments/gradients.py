@@ -57,8 +57,7 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[f
         raise ValueError(f"x and y must be a non-empty batch of the same length, got {len(x)} and {len(y)}")
     device = next(model.parameters()).device
     model.zero_grad()
-    loss = nn.functional.cross_entropy(model(x.to(device)), y.to(device))
-    loss.backward()
+    nn.functional.cross_entropy(model(x.to(device)), y.to(device)).backward()
     norms = [layer.weight.grad.norm().item() for layer in linears]
     model.zero_grad(set_to_none=True)
     return norms

@@ -28,8 +28,6 @@ def binomial_two_sided(k: int, n: int) -> float:
     """Two-sided exact p-value of ``k`` heads in ``n`` fair tosses (twice the smaller tail), in exact integers."""
     n = check_int("n", n, minimum=0)
     k = check_int("k", k, minimum=0, maximum=n)
-    if n == 0:
-        return 1.0
     smaller = min(k, n - k)
     term, tail = 1, 1  # C(n, 0); each next term C(n, i + 1) = C(n, i) * (n - i) / (i + 1), exactly
     for i in range(smaller):

@@ -82,11 +82,11 @@ def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
     xs: list[Tensor] = []
     ys: list[Tensor] = []
     for x, y in as_batches("show_digits()", images):
-        xs.append(x[: n - sum(map(len, xs))])
-        ys.append(y[: len(xs[-1])])
+        xs.append(x)
+        ys.append(y)
         if sum(map(len, xs)) >= n:
             break
-    return torch.cat(xs), torch.cat(ys)
+    return torch.cat(xs)[:n], torch.cat(ys)[:n]
 
 
 def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: Sequence[bool] | None = None,
@@ -237,8 +237,7 @@ def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = (
     """One panel per metric: each study's mean per epoch (line) and mean ± one std over its seeds (band)."""
     if not studies:
         raise ValueError("plot_seed_bands() needs at least one SeedStudy")
-    unknown = [m for m in metrics if m not in AXIS_TITLES]
-    if not metrics or unknown:
+    if not metrics or any(m not in AXIS_TITLES for m in metrics):
         raise ValueError(f"metrics must be some of {', '.join(AXIS_TITLES)}, got {list(metrics)}")
     fig, axes = _panels(len(metrics), panel_width=WIDTH / 2)
     for ax, metric in zip(axes, metrics):
