@@ -30,9 +30,8 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_S
     was_training = model.training
     try:
         model.eval()
-        device = next(model.parameters()).device
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=device))
+            model(torch.zeros(1, *input_shape, device=next(model.parameters()).device))
     finally:
         for h in handles:
             h.remove()

@@ -70,6 +70,7 @@ class SeedStudy:
     std: float = field(init=False)
     low: float = field(init=False)
     high: float = field(init=False)
+    range: float = field(init=False)  # highest minus lowest value
 
     def __post_init__(self) -> None:
         self.seeds = _check_seeds(self.seeds)
@@ -78,10 +79,7 @@ class SeedStudy:
             raise ValueError(f"got {len(self.values)} values for {len(self.seeds)} seeds")
         self.mean, self.std = mean_and_std(self.values)
         self.low, self.high = min(self.values), max(self.values)
-
-    @property
-    def range(self) -> float:
-        return self.high - self.low
+        self.range = self.high - self.low
 
     def summary(self) -> dict[str, Any]:
         """One table row: label, number of seeds, mean, std, min, max and range."""
