@@ -37,6 +37,3 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_S
             h.remove()
         model.train(was_training)
     return total
-
-
-__all__ = ["count_multiply_adds"]

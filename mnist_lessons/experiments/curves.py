@@ -108,6 +108,3 @@ def learning_curve(sizes: Iterable[int], variants: Mapping[str, RunConfig], data
             points.append(CurvePoint(name, size, epochs, final(h, "train_acc", last), final(h, "val_acc", last)))
             runs[(name, size)] = done
     return LearningCurve(sizes, points, runs)
-
-
-__all__ = ["CurvePoint", "LearningCurve", "epochs_for_steps", "learning_curve"]

@@ -61,6 +61,3 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[f
     norms = [layer.weight.grad.norm().item() for layer in linears]
     model.zero_grad(set_to_none=True)
     return norms
-
-
-__all__ = ["INITS", "deep_network", "gradient_norms"]

@@ -212,7 +212,3 @@ def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
     linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear")
     mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer")
     return LessonNoise(linear, mlp)
-
-
-__all__ = ["LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "describe",
-           "final", "seed_runs", "seed_sweep"]

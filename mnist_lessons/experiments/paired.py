@@ -56,6 +56,3 @@ def mcnemar_exact(pred_a, pred_b, y) -> McNemar:
     b = int((right_a & ~right_b).sum())
     c = int((~right_a & right_b).sum())
     return McNemar(b, c, binomial_two_sided(b, b + c))
-
-
-__all__ = ["McNemar", "binomial_two_sided", "mcnemar_exact"]

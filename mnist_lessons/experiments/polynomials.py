@@ -82,6 +82,3 @@ def fit_polynomials(degrees: Sequence[int], n_train: int = 12, n_test: int = 100
     train_error = [_rmse(fits[d], x_train, y_train) for d in degrees]
     test_error = [_rmse(fits[d], x_test, y_test) for d in degrees]
     return PolynomialFits(degrees, x_train, y_train, x_test, y_test, noise, fits, train_error, test_error)
-
-
-__all__ = ["EXACT", "PolynomialFits", "fit_polynomials", "true_curve"]

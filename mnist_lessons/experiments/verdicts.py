@@ -161,7 +161,3 @@ def read_ledger(folder: str | os.PathLike) -> list[tuple[str, Verdict]]:
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{path} is not a claims ledger file ({err}); delete it and rebuild the page") from err
     return rows
-
-
-__all__ = ["LEDGER_ENV", "Ledger", "Verdict", "compare_studies", "mcnemar_verdict", "mean_and_std", "read_ledger",
-           "t_quantile", "verdict"]
