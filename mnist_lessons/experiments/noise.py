@@ -71,6 +71,7 @@ class SeedStudy:
     low: float = field(init=False)
     high: float = field(init=False)
     range: float = field(init=False)  # highest minus lowest value
+    diverged: int = field(init=False)  # how many seeds' runs diverged (their value is NaN)
 
     def __post_init__(self) -> None:
         self.seeds = _check_seeds(self.seeds)
@@ -80,16 +81,12 @@ class SeedStudy:
         self.mean, self.std = mean_and_std(self.values)
         self.low, self.high = min(self.values), max(self.values)
         self.range = self.high - self.low
+        self.diverged = sum(math.isnan(v) for v in self.values)
 
     def summary(self) -> dict[str, Any]:
         """One table row: label, number of seeds, mean, std, min, max and range."""
         return {"setting": self.label, "seeds": len(self.seeds), "mean": self.mean, "std": self.std,
                 "min": self.low, "max": self.high, "range": self.range}
-
-    @property
-    def diverged(self) -> int:
-        """How many seeds' runs diverged (their value is NaN)."""
-        return sum(math.isnan(v) for v in self.values)
 
     def text(self, decimals: int = 2) -> str:
         """``"93.91 ± 0.12"``: mean ± std (or how many seeds diverged)."""

@@ -65,8 +65,7 @@ def _canvas(height: float, title: str | None) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
     ax.set_aspect("equal")
     ax.axis("off")
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or "")
     return fig, ax
 
 
