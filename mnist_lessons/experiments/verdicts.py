@@ -112,8 +112,7 @@ def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = 
     if len(shared) < 2:
         raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; "
                          "train both from the same seeds")
-    av = dict(zip(a.seeds, a.values))
-    bv = dict(zip(b.seeds, b.values))
+    av, bv = dict(zip(a.seeds, a.values)), dict(zip(b.seeds, b.values))
     return verdict(name, a.label, b.label, [av[s] for s in shared], [bv[s] for s in shared], higher_is_better, unit)
 
 
