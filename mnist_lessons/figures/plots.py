@@ -335,14 +335,9 @@ def plot_shift_robustness(curves: Mapping[str, tuple[Sequence[float], Sequence[f
 
 def _as_images(t: Tensor) -> Tensor:
     """A (K, H, W) float CPU tensor from (H, W), (C, H, W) or (N, C, H, W) with one of N or C equal to 1."""
-    t = t.detach().cpu().float()
-    if t.dim() == 4:
-        t = t.flatten(0, 1)
-    if t.dim() == 2:
-        t = t.unsqueeze(0)
-    if t.dim() != 3:
+    if t.dim() not in (2, 3, 4):
         raise ValueError(f"expected images (H, W), (C, H, W) or (N, 1, H, W), got shape {tuple(t.shape)}")
-    return t
+    return t.detach().cpu().float().reshape(-1, *t.shape[-2:])
 
 
 def _diverging(ax: Axes, image: Tensor, limit: float | None = None, title: str | None = None):
