@@ -22,8 +22,7 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_S
 
     def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
         nonlocal total
-        # each output value is one dot product with one filter (a row of the weight): in_features for a Linear,
-        # in_channels / groups x kernel height x kernel width for a Conv2d
+        # one dot product per output value, with one row of the weight: Linear in_features, Conv2d in/groups x kh x kw
         total += output.numel() * module.weight[0].numel()
 
     handles = [m.register_forward_hook(hook) for m in layers]

@@ -263,8 +263,7 @@ def plot_polynomial_fits(fits: PolynomialFits, degrees: Sequence[int] | None = N
         ax.plot(grid, true_curve(grid), color="C2", linewidth=1.5, label="true curve")
         ax.plot(grid, fits.fits[d](grid), color="C0", linewidth=2, label="fitted polynomial")
         ax.plot(fits.x_train, fits.y_train, "o", color="C1", markersize=5, label="training points")
-        name = f"degree {d}" if titles is None else f"{titles[i]} (degree {d})"
-        ax.set(title=name, xlabel="x", ylim=(-2.0, 2.0))
+        ax.set(title=f"degree {d}" if titles is None else f"{titles[i]} (degree {d})", xlabel="x", ylim=(-2.0, 2.0))
     axes[0].set_ylabel("y")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
     return fig
