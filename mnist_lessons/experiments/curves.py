@@ -1,18 +1,6 @@
-"""Learning curves over the size of the training set: does more data close the gap?
+"""Learning curves: each variant trained on nested subsets of the (shuffled) training set, one validation set.
 
-:func:`learning_curve` trains each variant (e.g. plain, dropout, weight decay)
-on the first ``size`` training images for every size, with everything else
-equal, and records the final train and validation accuracy and their gap.
-The validation set is the same for every run. The training subsets are
-nested (the first 1,000 images are part of the first 4,000), and the split
-is already shuffled, so each subset is a random sample of the training set.
-
-Budget: a fixed number of epochs gives a small set far fewer optimisation
-steps than a large one, which confounds "more data" with "more training".
-Pass ``steps`` to give every size the same number of steps instead
-(:func:`epochs_for_steps`). For example,
-``learning_curve([1_000, 4_000], {"plain": base, "dropout": base.replace(dropout=0.2)}, splits).gaps("plain")``
-is the plain network's gap at each size.
+A fixed number of epochs gives a small set far fewer steps than a large one; ``steps`` gives every size the same.
 """
 
 from __future__ import annotations
@@ -26,6 +14,7 @@ from ..checks import check_int
 from .noise import final
 from ..training.recipe import DataLike, Run, RunConfig, run
 
+
 def epochs_for_steps(size: int, batch_size: int, steps: int) -> int:
     """Epochs that give at least ``steps`` optimisation steps on ``size`` images in batches of ``batch_size``."""
     size, batch_size, steps = (check_int(name, value, minimum=1)
@@ -37,9 +26,9 @@ def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
     sizes = tuple(check_int("each training-set size", s, minimum=1) for s in sizes)
     if not sizes:
         raise ValueError("learning_curve() needs at least one training-set size, e.g. sizes=[1_000, 4_000, 16_000]")
-    for s in sizes:
-        if s > available:
-            raise ValueError(f"training-set size {s:,} is larger than the {available:,} training images; use at most {available:,}")
+    if max(sizes) > available:
+        raise ValueError(f"training-set size {max(sizes):,} is larger than the {available:,} training images; "
+                         f"use at most {available:,}")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"training-set sizes must be distinct, got {list(sizes)}")
     return tuple(sorted(sizes))
@@ -47,7 +36,7 @@ def _check_sizes(sizes: Iterable[int], available: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """One run of a learning curve: variant, training-set size, final accuracies (%) and their gap (points)."""
+    """One run of a learning curve: variant, training-set size, epochs and final accuracies (%)."""
 
     variant: str
     size: int
@@ -86,35 +75,21 @@ class LearningCurve:
         return self._column(variant, "val_acc")
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per run: variant, size, epochs, train and val accuracy, gap."""
-        return [
-            {"variant": p.variant, "train images": p.size, "epochs": p.epochs, "train acc (%)": p.train_acc,
-             "val acc (%)": p.val_acc, "gap (points)": p.gap}
-            for p in self.points
-        ]
+        return [{"variant": p.variant, "train images": p.size, "epochs": p.epochs, "train acc (%)": p.train_acc,
+                 "val acc (%)": p.val_acc, "gap (points)": p.gap} for p in self.points]
 
     def to_frame(self, decimals: int = 2):
-        """The rows as a pandas ``DataFrame`` (needs pandas)."""
         import pandas as pd
 
         return pd.DataFrame(self.rows()).set_index(["variant", "train images"]).round(decimals)
 
 
-def learning_curve(
-    sizes: Iterable[int],
-    variants: Mapping[str, RunConfig],
-    data: DataLike,
-    steps: int | None = None,
-    tail: int | float = 1,
-) -> LearningCurve:
+def learning_curve(sizes: Iterable[int], variants: Mapping[str, RunConfig], data: DataLike, steps: int | None = None,
+                   tail: int | float = 1) -> LearningCurve:
     """Train every variant on the first ``size`` training images for each size; see the module docstring.
 
-    ``steps`` gives every run the same number of optimisation steps (epochs
-    from :func:`epochs_for_steps`); without it each run keeps its config's
-    epochs. ``tail`` averages accuracies over the last epochs, to damp
-    epoch-to-epoch noise: an integer is a number of epochs (at most the run's),
-    a float in (0, 1] the same share of every run's epochs (at least one), so
-    runs of different lengths are averaged over the same phase of training.
+    ``steps``: every run gets that many optimisation steps (else its config's epochs). ``tail`` averages the last
+    epochs: an int is a number of epochs (at most the run's), a float in (0, 1] a share of each run's epochs.
     """
     if isinstance(tail, float) and not 0 < tail <= 1:
         raise ValueError(f"tail as a share of the epochs must be in (0, 1], got {tail!r}")
@@ -133,6 +108,3 @@ def learning_curve(
             points.append(CurvePoint(name, size, epochs, final(h, "train_acc", last), final(h, "val_acc", last)))
             runs[(name, size)] = done
     return LearningCurve(sizes, points, runs)
-
-
-__all__ = ["CurvePoint", "LearningCurve", "epochs_for_steps", "learning_curve"]

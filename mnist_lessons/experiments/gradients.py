@@ -1,10 +1,4 @@
-"""Vanishing and exploding gradients: how big the gradient of each layer of a deep network is.
-
-:func:`deep_network` builds a plain deep network with a chosen activation and
-initialisation; :func:`gradient_norms` measures the size of the gradient of
-every weight matrix, layer by layer;
-:func:`mnist_lessons.figures.plots.plot_gradient_norms` draws them.
-"""
+"""Vanishing and exploding gradients: how big the gradient of each layer of a deep network is."""
 
 from __future__ import annotations
 
@@ -15,27 +9,16 @@ from ..checks import check_choice, check_int, check_number
 from ..config import NUM_CLASSES, NUM_PIXELS, SEED
 from ..models import ActivationSpec, make_activation
 
-#: Weight initialisations by name: PyTorch's default for ``nn.Linear``, Glorot
-#: (Xavier) normal, meant for sigmoid and tanh, and He (Kaiming) normal, meant for ReLU.
+#: PyTorch's default for ``nn.Linear``, Glorot (Xavier) normal for sigmoid and tanh, He (Kaiming) normal for ReLU.
 INITS: tuple[str, ...] = ("default", "xavier", "he")
 
 
-def deep_network(
-    activation: ActivationSpec = "relu",
-    depth: int = 10,
-    width: int = 128,
-    init: str = "default",
-    scale: float = 1.0,
-    seed: int = SEED,
-) -> nn.Sequential:
+def deep_network(activation: ActivationSpec = "relu", depth: int = 10, width: int = 128, init: str = "default",
+                 scale: float = 1.0, seed: int = SEED) -> nn.Sequential:
     """A plain deep network: ``depth`` hidden layers of ``width`` units, then 10 outputs.
 
-    ``init`` picks how weights are drawn (see :data:`INITS`; biases start at
-    zero except with ``"default"``); ``scale`` then multiplies every weight,
-    so ``scale=2`` is an initialisation twice too large.
-
-    >>> [m.out_features for m in deep_network(depth=2, width=8) if isinstance(m, nn.Linear)]
-    [8, 8, 10]
+    ``init`` picks how weights are drawn (:data:`INITS`; biases start at zero except with ``"default"``), then
+    ``scale`` multiplies every weight: ``scale=2`` is an initialisation twice too large.
     """
     depth = check_int("depth", depth, minimum=1)
     width = check_int("width", width, minimum=1)
@@ -48,9 +31,7 @@ def deep_network(
         layers += [nn.Linear(fan_in, fan_out), make_activation(activation)]
     layers.append(nn.Linear(width, NUM_CLASSES))
     with torch.no_grad():
-        for layer in layers:
-            if not isinstance(layer, nn.Linear):
-                continue
+        for layer in (m for m in layers if isinstance(m, nn.Linear)):
             if init == "xavier":
                 nn.init.xavier_normal_(layer.weight)
                 nn.init.zeros_(layer.bias)
@@ -62,11 +43,7 @@ def deep_network(
 
 
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Size (Frobenius norm) of the cross-entropy gradient of each ``nn.Linear`` weight, input side first.
-
-    One forward and backward pass on the batch ``(x, y)``, moved to the
-    model's device; the model's parameters are not changed and their
-    gradients are cleared afterwards.
+    """Frobenius norm of the cross-entropy gradient on ``(x, y)`` of each ``nn.Linear`` weight, input side first.
 
     >>> x, y = torch.rand(32, 1, 28, 28), torch.arange(32) % 10
     >>> norms = gradient_norms(deep_network("sigmoid"), x, y)
@@ -80,11 +57,7 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[f
         raise ValueError(f"x and y must be a non-empty batch of the same length, got {len(x)} and {len(y)}")
     device = next(model.parameters()).device
     model.zero_grad()
-    loss = nn.functional.cross_entropy(model(x.to(device)), y.to(device))
-    loss.backward()
+    nn.functional.cross_entropy(model(x.to(device)), y.to(device)).backward()
     norms = [layer.weight.grad.norm().item() for layer in linears]
     model.zero_grad(set_to_none=True)
     return norms
-
-
-__all__ = ["INITS", "deep_network", "gradient_norms"]

@@ -1,16 +1,8 @@
 """Seed noise: how much a result moves when only the random seed changes.
 
-:func:`seed_runs` trains one setting once per seed (the seed sets the initial
-weights, the dropout masks and, when batches are shuffled, their order) and
-returns a :class:`SeedStudy`: the final metric of every seed, its mean,
-standard deviation and range, and the per-epoch curves for a band plot.
-:func:`seed_sweep` does that for each value of one setting.
-
-Comparisons of two settings trained from the same seeds are made by
-:meth:`SeedSweep.verdict` (paired by seed, sized by the spread of the runs
-compared; see :mod:`mnist_lessons.experiments.verdicts`). For example,
-``seed_sweep("lr", [0.1, 0.5], lambda lr, s: RunConfig(lr=lr, seed=s), range(3), splits)``
-trains six runs, and its ``.verdict("0.5", "0.1").text()`` reads like ``'+0.66 ± 0.21 points'``.
+:func:`seed_runs` trains one setting once per seed (the seed sets the initial weights, the dropout masks and the
+batch order) into a :class:`SeedStudy`; :func:`seed_sweep` does that for each value of one setting, and
+:meth:`SeedSweep.verdict` compares two values paired by seed (see :mod:`mnist_lessons.experiments.verdicts`).
 """
 
 from __future__ import annotations
@@ -24,12 +16,11 @@ from ..checks import check_int
 from ..config import MIN_SEEDS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from ..training.loops import History, TrainingDiverged
-from .verdicts import Verdict, compare_studies
+from .verdicts import Verdict, compare_studies, mean_and_std
 
-
-#: Per-run metrics a study can summarise: columns of :class:`~mnist_lessons.training.loops.History`, and
-#: ``gap``, training minus validation accuracy (points).
+#: Per-run metrics a study can summarise: columns of a History, and ``gap`` (training minus validation accuracy).
 METRICS: tuple[str, ...] = ("val_acc", "train_acc", "val_loss", "train_loss", "gap")
+
 
 def describe(value: Any) -> str:
     """A short label for a setting: ``0.05`` → ``"0.05"``, ``("sigmoid", "relu")`` → ``"sigmoid, relu"``."""
@@ -43,9 +34,8 @@ def describe(value: Any) -> str:
 def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
     seeds = tuple(check_int("each seed", s, minimum=0) for s in seeds)
     if len(seeds) < minimum:
-        raise ValueError(
-            f"need at least {minimum} seeds to measure a spread, got {list(seeds)}; pass e.g. seeds=range({max(minimum, 5)})"
-        )
+        raise ValueError(f"need at least {minimum} seeds to measure a spread, got {list(seeds)}; "
+                         f"pass e.g. seeds=range({max(minimum, 5)})")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {list(seeds)}")
     return seeds
@@ -67,68 +57,39 @@ def final(history: History, metric: str = "val_acc", tail: int = 1) -> float:
     return sum(values[-tail:]) / tail
 
 
-def _mean(values: Sequence[float]) -> float:
-    return math.fsum(values) / len(values)
-
-
-def _std(values: Sequence[float]) -> float:
-    """Sample standard deviation (divides by n - 1)."""
-    m = _mean(values)
-    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
-
-
 @dataclass
 class SeedStudy:
-    """One setting trained once per seed: the final ``metric`` of each seed and its spread."""
+    """One setting trained once per seed: the final ``metric`` of each seed, its mean, sample std, min and max."""
 
     label: str
     seeds: tuple[int, ...]
     values: tuple[float, ...]
     metric: str = "val_acc"
     runs: list[Run] = field(default_factory=list, repr=False)
+    mean: float = field(init=False)
+    std: float = field(init=False)
+    low: float = field(init=False)
+    high: float = field(init=False)
+    range: float = field(init=False)  # highest minus lowest value
+    diverged: int = field(init=False)  # how many seeds' runs diverged (their value is NaN)
 
     def __post_init__(self) -> None:
         self.seeds = _check_seeds(self.seeds)
         self.values = tuple(float(v) for v in self.values)
         if len(self.values) != len(self.seeds):
             raise ValueError(f"got {len(self.values)} values for {len(self.seeds)} seeds")
-
-    @property
-    def mean(self) -> float:
-        return _mean(self.values)
-
-    @property
-    def std(self) -> float:
-        """Sample standard deviation across seeds (n - 1 in the denominator)."""
-        return _std(self.values)
-
-    @property
-    def low(self) -> float:
-        return min(self.values)
-
-    @property
-    def high(self) -> float:
-        return max(self.values)
-
-    @property
-    def range(self) -> float:
-        """Highest minus lowest value across seeds."""
-        return self.high - self.low
+        self.mean, self.std = mean_and_std(self.values)
+        self.low, self.high = min(self.values), max(self.values)
+        self.range = self.high - self.low
+        self.diverged = sum(math.isnan(v) for v in self.values)
 
     def summary(self) -> dict[str, Any]:
-        """Label, number of seeds, mean, std, min, max and range, as one table row."""
-        return {
-            "setting": self.label, "seeds": len(self.seeds), "mean": self.mean, "std": self.std,
-            "min": self.low, "max": self.high, "range": self.range,
-        }
-
-    @property
-    def diverged(self) -> int:
-        """How many seeds' runs diverged (their value is NaN)."""
-        return sum(math.isnan(v) for v in self.values)
+        """One table row: label, number of seeds, mean, std, min, max and range."""
+        return {"setting": self.label, "seeds": len(self.seeds), "mean": self.mean, "std": self.std,
+                "min": self.low, "max": self.high, "range": self.range}
 
     def text(self, decimals: int = 2) -> str:
-        """``"93.91 ± 0.12"``: mean ± standard deviation, for tables and prose (or how many seeds diverged)."""
+        """``"93.91 ± 0.12"``: mean ± std (or how many seeds diverged)."""
         if self.diverged:
             return f"diverged ({self.diverged} of {len(self.seeds)} seeds)"
         return f"{self.mean:.{decimals}f} ± {self.std:.{decimals}f}"
@@ -142,48 +103,33 @@ class SeedStudy:
         lengths = {len(c) for c in columns}
         if len(lengths) != 1:
             raise ValueError(f"runs of {self.label!r} have different numbers of epochs: {sorted(lengths)}")
-        rows = list(zip(*columns))
-        return list(self.runs[0].history.epoch), [_mean(r) for r in rows], [_std(r) for r in rows]
+        mean, std = zip(*(mean_and_std(row) for row in zip(*columns)))
+        return list(self.runs[0].history.epoch), list(mean), list(std)
 
 
-def seed_runs(
-    make_config: Callable[[int], RunConfig],
-    seeds: Iterable[int],
-    data: DataLike,
-    label: str = "run",
-    metric: str = "val_acc",
-    tail: int = 1,
-) -> SeedStudy:
-    """Train ``make_config(seed)`` for every seed in ``seeds`` on ``data``; return their :class:`SeedStudy`.
-
-    Every config must differ only in its seed, so the spread is seed noise and
-    nothing else. Each config is trained by :func:`~mnist_lessons.training.recipe.run`
-    (once per process: a run another sweep made is reused); ``tail`` averages the last epochs.
-    """
+def seed_runs(make_config: Callable[[int], RunConfig], seeds: Iterable[int], data: DataLike, label: str = "run",
+              metric: str = "val_acc", tail: int = 1) -> SeedStudy:
+    """Train ``make_config(seed)`` for every seed (configs may differ in nothing else); ``tail`` averages epochs."""
     seeds = _check_seeds(seeds)
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     configs = [make_config(s) for s in seeds]
+    first = configs[0]
     for seed, config in zip(seeds, configs):
         if not isinstance(config, RunConfig):
             raise TypeError(f"make_config({seed}) returned {type(config).__name__}, not a RunConfig")
         if config.seed != seed:
             raise ValueError(f"make_config({seed}) returned a config with seed {config.seed}; set seed={seed}")
-    first = configs[0]
-    for config in configs[1:]:
         if config.replace(seed=first.seed) != first:
             raise ValueError(f"configs of {label!r} differ in more than the seed: {config.differences(first)}")
-    runs = [_train_or_record(config, data, label) for config in configs]
+    runs = []
+    for config in configs:
+        try:
+            runs.append(run(config, data))
+        except TrainingDiverged as err:  # recorded as diverged: its value is NaN, never a winner
+            runs.append(Run(label, config, None, err.history, diverged=True))
     values = tuple(float("nan") if r.diverged else final(r.history, metric, tail) for r in runs)
     return SeedStudy(label, seeds, values, metric, runs)
-
-
-def _train_or_record(config: RunConfig, data: DataLike, label: str) -> Run:
-    """``run(config, data)``, or a run marked diverged (value NaN, never a winner) if its loss blew up."""
-    try:
-        return run(config, data)
-    except TrainingDiverged as err:
-        return Run(label, config, None, err.history, diverged=True)
 
 
 @dataclass
@@ -197,7 +143,8 @@ class SeedSweep:
         try:
             return self.studies[label]
         except KeyError:
-            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}") from None
+            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; "
+                           f"labels: {list(self.studies)}") from None
 
     def ranked(self) -> list[SeedStudy]:
         """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
@@ -222,34 +169,19 @@ class SeedSweep:
 
     def rows(self, decimals: int = 2) -> list[dict[str, Any]]:
         """One row per setting: label, ``mean ± std`` text, min, max, number of seeds."""
-        return [
-            {self.name: s.label, f"{s.metric} (mean ± std)": s.text(decimals), "min": round(s.low, decimals),
-             "max": round(s.high, decimals), "seeds": len(s.seeds)}
-            for s in self.studies.values()
-        ]
+        return [{self.name: s.label, f"{s.metric} (mean ± std)": s.text(decimals), "min": round(s.low, decimals),
+                 "max": round(s.high, decimals), "seeds": len(s.seeds)} for s in self.studies.values()]
 
     def to_frame(self, decimals: int = 2):
-        """The rows as a pandas ``DataFrame`` indexed by the setting (needs pandas)."""
         import pandas as pd
 
         return pd.DataFrame(self.rows(decimals)).set_index(self.name)
 
 
-def seed_sweep(
-    name: str,
-    values: Sequence[Any],
-    make_config: Callable[[Any, int], RunConfig],
-    seeds: Iterable[int],
-    data: DataLike,
-    labels: Sequence[str] | None = None,
-    metric: str = "val_acc",
-    tail: int = 1,
-) -> SeedSweep:
-    """Train ``make_config(value, seed)`` for every value and every seed; one :class:`SeedStudy` per value.
-
-    Needs at least ``MIN_SEEDS`` seeds; every value runs the same seeds and the
-    same number of epochs, or a ``ValueError`` says what differs.
-    """
+def seed_sweep(name: str, values: Sequence[Any], make_config: Callable[[Any, int], RunConfig], seeds: Iterable[int],
+               data: DataLike, labels: Sequence[str] | None = None, metric: str = "val_acc",
+               tail: int = 1) -> SeedSweep:
+    """Train ``make_config(value, seed)`` for every value and every seed (at least ``MIN_SEEDS``, equal epochs)."""
     seeds = _check_seeds(seeds, MIN_SEEDS)
     values = list(values)
     if not values:
@@ -260,11 +192,8 @@ def seed_sweep(
     epochs = {getattr(make_config(v, seeds[0]), "epochs", None) for v in values}
     if len(epochs) > 1:
         raise ValueError(f"unfair sweep {name!r}: values train for different epochs {sorted(epochs)}; keep it equal")
-    studies = {
-        label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail)
-        for value, label in zip(values, labels)
-    }
-    return SeedSweep(name, studies)
+    return SeedSweep(name, {label: seed_runs(lambda s, v=value: make_config(v, s), seeds, data, label, metric, tail)
+                            for value, label in zip(values, labels)})
 
 
 @dataclass
@@ -280,9 +209,3 @@ def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
     linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear")
     mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer")
     return LessonNoise(linear, mlp)
-
-
-__all__ = [
-    "LessonNoise", "lesson_noise", "METRICS", "MIN_SEEDS", "SeedStudy", "SeedSweep", "column", "describe", "final",
-    "seed_runs", "seed_sweep",
-]

@@ -1,13 +1,7 @@
-"""Paired comparison of two classifiers on the same test images: McNemar's exact test.
+"""McNemar's exact test: two classifiers on the same test images.
 
-Two models scored on the same images agree on most of them; only the images
-where exactly one of them is right carry information about which is better.
-Call ``b`` the images model A gets right and model B wrong, ``c`` the reverse.
-If the two models were equally good, each of those ``b + c`` disagreements
-would be a fair coin toss, so ``b`` would follow Binomial(b + c, 1/2).
-:func:`mcnemar_exact` returns ``b``, ``c`` and the two-sided exact p-value:
-the probability, under that coin-toss hypothesis, of a split at least as
-lopsided as the one observed.
+Only images where exactly one model is right count: ``b`` those A gets right and B wrong, ``c`` the reverse. Were
+the models equally good, ``b`` would follow Binomial(b + c, 1/2).
 
 >>> mcnemar_exact([1, 1, 1, 0], [0, 0, 1, 0], [1, 1, 1, 1])
 McNemar(b=2, c=0, p=0.5)
@@ -31,14 +25,9 @@ class McNemar(NamedTuple):
 
 
 def binomial_two_sided(k: int, n: int) -> float:
-    """Two-sided exact p-value of ``k`` successes in ``n`` fair coin tosses (twice the smaller tail, at most 1).
-
-    Computed in exact integer arithmetic, so it stays right for thousands of tosses.
-    """
+    """Two-sided exact p-value of ``k`` heads in ``n`` fair tosses (twice the smaller tail), in exact integers."""
     n = check_int("n", n, minimum=0)
     k = check_int("k", k, minimum=0, maximum=n)
-    if n == 0:
-        return 1.0
     smaller = min(k, n - k)
     term, tail = 1, 1  # C(n, 0); each next term C(n, i + 1) = C(n, i) * (n - i) / (i + 1), exactly
     for i in range(smaller):
@@ -57,10 +46,7 @@ def _as_labels(values, name: str) -> torch.Tensor:
 
 
 def mcnemar_exact(pred_a, pred_b, y) -> McNemar:
-    """McNemar's exact test for models A and B with predictions ``pred_a``, ``pred_b`` on images labelled ``y``.
-
-    Predictions are class labels (or rows of class scores, reduced by argmax).
-    """
+    """McNemar's exact test of predictions ``pred_a`` and ``pred_b`` (labels or rows of scores) against ``y``."""
     a, b_, y = _as_labels(pred_a, "pred_a"), _as_labels(pred_b, "pred_b"), _as_labels(y, "y")
     if not len(a) == len(b_) == len(y):
         raise ValueError(f"pred_a, pred_b and y must have the same length, got {len(a)}, {len(b_)} and {len(y)}")
@@ -70,6 +56,3 @@ def mcnemar_exact(pred_a, pred_b, y) -> McNemar:
     b = int((right_a & ~right_b).sum())
     c = int((~right_a & right_b).sum())
     return McNemar(b, c, binomial_two_sided(b, b + c))
-
-
-__all__ = ["McNemar", "binomial_two_sided", "mcnemar_exact"]

@@ -1,15 +1,9 @@
-"""Bias and variance with polynomials (NumPy only), for the chapter on over- and underfitting.
-
-Fit polynomials of several degrees to a few noisy samples of a known curve,
-and measure the error on those samples and on fresh ones
-(:func:`fit_polynomials`); :func:`mnist_lessons.figures.plots.plot_polynomial_fits`
-and :func:`~mnist_lessons.figures.plots.plot_error_by_degree` draw the result.
-"""
+"""Bias and variance with polynomials (NumPy only): fits of several degrees to a few noisy samples of a known curve."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import Polynomial
@@ -28,22 +22,16 @@ def true_curve(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class PolynomialFits:
-    """Polynomials of several degrees fitted to the same noisy training points.
-
-    ``train_error`` and ``test_error`` are root-mean-square errors, one per
-    degree, on the training points and on fresh points from the same curve
-    with the same noise.
-    """
+    """Polynomials of several degrees fitted to the same noisy training points, and their root-mean-square errors
+    (one per degree) on those points and on fresh points from the same curve with the same noise."""
 
     degrees: list[int]
     x_train: np.ndarray
     y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     noise: float
-    fits: dict[int, Polynomial] = field(default_factory=dict)
-    train_error: list[float] = field(default_factory=list)
-    test_error: list[float] = field(default_factory=list)
+    fits: dict[int, Polynomial]
+    train_error: list[float]
+    test_error: list[float]
 
     def best_degree(self) -> int:
         """The degree with the lowest held-out error."""
@@ -55,29 +43,21 @@ class PolynomialFits:
         return self.train_error[i], self.test_error[i]
 
 
-def noisy_samples(
-    n: int, noise: float, rng: np.random.Generator, curve: Callable[[np.ndarray], np.ndarray] = true_curve
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` points with x uniform on [0, 1] and y = curve(x) plus Gaussian noise of std ``noise``."""
+def _noisy_samples(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points with x uniform on [0, 1] and y = true_curve(x) plus Gaussian noise of std ``noise``."""
     x = np.sort(rng.uniform(0.0, 1.0, n))
-    return x, curve(x) + rng.normal(0.0, noise, n)
+    return x, true_curve(x) + rng.normal(0.0, noise, n)
 
 
 def _rmse(poly: Polynomial, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((poly(x) - y) ** 2)))
 
 
-def fit_polynomials(
-    degrees: Sequence[int],
-    n_train: int = 12,
-    n_test: int = 1000,
-    noise: float = 0.25,
-    seed: int = SEED,
-) -> PolynomialFits:
+def fit_polynomials(degrees: Sequence[int], n_train: int = 12, n_test: int = 1000, noise: float = 0.25,
+                    seed: int = SEED) -> PolynomialFits:
     """Fit a least-squares polynomial of each degree to ``n_train`` noisy points of :func:`true_curve`.
 
-    A degree-d polynomial has d + 1 coefficients, so it needs at least d + 1
-    points; with exactly that many it passes through every one of them.
+    A degree-d polynomial has d + 1 coefficients: it needs d + 1 points, and passes through exactly that many.
 
     >>> fits = fit_polynomials([1, 3, 9])
     >>> fits.best_degree()
@@ -91,19 +71,12 @@ def fit_polynomials(
     check_number("noise", noise, minimum=0.0)
     for d in degrees:
         if d < 0 or d >= n_train:
-            raise ValueError(
-                f"degree {d} needs at least {d + 1} training points (have {n_train}); use 0 <= degree < n_train"
-            )
+            raise ValueError(f"degree {d} needs at least {d + 1} training points (have {n_train}); "
+                             "use 0 <= degree < n_train")
     rng = np.random.default_rng(seed)
-    x_train, y_train = noisy_samples(n_train, noise, rng)
-    x_test, y_test = noisy_samples(n_test, noise, rng)
-    result = PolynomialFits(degrees, x_train, y_train, x_test, y_test, noise)
-    for d in degrees:
-        poly = Polynomial.fit(x_train, y_train, d)  # rescales x to [-1, 1] for a well-conditioned fit
-        result.fits[d] = poly
-        result.train_error.append(_rmse(poly, x_train, y_train))
-        result.test_error.append(_rmse(poly, x_test, y_test))
-    return result
-
-
-__all__ = ["EXACT", "PolynomialFits", "fit_polynomials", "noisy_samples", "true_curve"]
+    x_train, y_train = _noisy_samples(n_train, noise, rng)
+    x_test, y_test = _noisy_samples(n_test, noise, rng)
+    fits = {d: Polynomial.fit(x_train, y_train, d) for d in degrees}  # each rescales x to [-1, 1]: well conditioned
+    train_error = [_rmse(fits[d], x_train, y_train) for d in degrees]
+    test_error = [_rmse(fits[d], x_test, y_test) for d in degrees]
+    return PolynomialFits(degrees, x_train, y_train, noise, fits, train_error, test_error)

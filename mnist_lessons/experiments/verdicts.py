@@ -1,30 +1,13 @@
 """Verdicts: what a build's own runs say when two settings are compared.
 
-A training result is not a portable fact: another CPU, thread count, PyTorch
-build or GPU rounds differently, and a run then drifts as if it had another
-seed. So the book never asserts which of two settings wins. It trains both
-from the same seeds, and :func:`verdict` turns the runs into a
-:class:`Verdict`, which the chapter glues into its sentence:
-
-- the **margin**, A minus B, the mean over seeds of the paired differences
-  ``a[seed] - b[seed]`` (pairing by seed cancels what the two runs of one seed
-  share);
-- its **uncertainty**, the half-width of the 95 % interval of that mean,
-  ``t * std / sqrt(n)``, with Student's ``t`` for ``n - 1`` degrees of freedom,
-  so it is sized by the spread of the very runs being compared;
-- the **outcome**: ``"a"`` or ``"b"`` when the interval lies on one side of
-  zero, ``None`` when it holds zero ("not told apart with n seeds").
-
-Two single models scored on the same test images are compared with
-:func:`mcnemar_verdict` instead (the count of images each gets right and the
-other wrong). A hidden ``assert`` may guard a verdict only where it is
-:attr:`Verdict.robust`: a margin of at least three uncertainties.
+A result is not portable (other hardware rounds differently, and a run drifts as if it had another seed), so the
+book trains both settings from the same seeds and :func:`verdict` reports the **margin** (mean of the paired
+differences), its **uncertainty** (95 % half-width ``t * std / sqrt(n)``) and the **outcome** (``"a"``, ``"b"``, or
+``None`` when the interval holds zero). A hidden ``assert`` may guard only a :attr:`Verdict.robust` verdict.
 
 >>> v = verdict("lr", "0.5", "0.1", [96.2, 96.3, 96.1], [95.6, 95.5, 95.7])
 >>> v.outcome, v.text()
 ('a', '+0.60 ± 0.50 points')
->>> verdict("lr", "0.5", "0.1", [96.2, 95.5, 96.1], [95.6, 96.0, 95.7]).outcome is None
-True
 """
 
 from __future__ import annotations
@@ -38,6 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from ..checks import check_int
+from ..outputs import write_atomically
+from .paired import mcnemar_exact
 
 #: Student's t, 97.5 % quantile, for 1 to 30 degrees of freedom (beyond: the normal 1.96).
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -46,14 +31,17 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 #: Environment variable naming the folder where a build records its verdicts (one file per page).
 LEDGER_ENV: str = "MNIST_LESSONS_LEDGER"
 
-#: How many uncertainties a margin must span before a hidden assert may guard the verdict.
-ROBUST_FACTOR: float = 3.0
-
 
 def t_quantile(df: int) -> float:
     """Student's t 97.5 % quantile for ``df`` degrees of freedom (two-sided 95 %)."""
     df = check_int("degrees of freedom df", df, minimum=1)
     return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1 in the denominator) of at least two values."""
+    mean = math.fsum(values) / len(values)
+    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 @dataclass(frozen=True)
@@ -72,24 +60,18 @@ class Verdict:
     @property
     def outcome(self) -> Literal["a", "b"] | None:
         """``"a"`` or ``"b"`` when the 95 % interval excludes zero; ``None`` when the runs cannot tell them apart."""
-        if self.margin > self.uncertainty:
-            return "a"
-        if self.margin < -self.uncertainty:
-            return "b"
-        return None
+        return "a" if self.margin > self.uncertainty else "b" if self.margin < -self.uncertainty else None
 
     @property
     def winner(self) -> str | None:
-        """The better setting's label, or ``None``."""
         return {"a": self.a, "b": self.b, None: None}[self.outcome]
 
     @property
     def robust(self) -> bool:
-        """A decided verdict whose margin spans at least ``ROBUST_FACTOR`` uncertainties: safe to assert."""
-        return self.outcome is not None and abs(self.margin) >= ROBUST_FACTOR * self.uncertainty
+        """A decided verdict whose margin spans at least three uncertainties: safe to assert."""
+        return self.outcome is not None and abs(self.margin) >= 3 * self.uncertainty
 
-    def says(self, better: str = "beats", worse: str = "falls short of",
-             tie: str = "cannot be told apart from") -> str:
+    def says(self, better: str = "beats", worse: str = "falls short of", tie: str = "cannot be told apart from") -> str:
         """The verb phrase for "A ... B" that this verdict supports."""
         return {"a": better, "b": worse, None: tie}[self.outcome]
 
@@ -112,21 +94,15 @@ def _finite(values: Iterable[float], what: str) -> list[float]:
 
 def verdict(name: str, a: str, b: str, a_values: Sequence[float], b_values: Sequence[float],
             higher_is_better: bool = True, unit: str = "points") -> Verdict:
-    """Compare two settings from paired values (the same seeds, in the same order).
-
-    ``higher_is_better=False`` (a loss, a gap, a time) turns the sign, so a
-    positive margin still means A is better.
-    """
+    """Compare two settings from values paired by seed; ``higher_is_better=False`` (a loss) turns the sign."""
     av, bv = _finite(a_values, f"values of {a!r}"), _finite(b_values, f"values of {b!r}")
     if len(av) != len(bv):
         raise ValueError(f"{name}: {a!r} has {len(av)} values and {b!r} {len(bv)}; pair them by seed")
     if len(av) < 2:
         raise ValueError(f"{name}: a verdict needs at least 2 seeds to size its uncertainty, got {len(av)}")
     sign = 1.0 if higher_is_better else -1.0
-    diffs = [sign * (x - y) for x, y in zip(av, bv)]
-    n = len(diffs)
-    mean = math.fsum(diffs) / n
-    std = math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / (n - 1))
+    n = len(av)
+    mean, std = mean_and_std([sign * (x - y) for x, y in zip(av, bv)])
     return Verdict(name, a, b, mean, t_quantile(n - 1) * std / math.sqrt(n), n, unit)
 
 
@@ -134,31 +110,21 @@ def compare_studies(name: str, a, b, higher_is_better: bool = True, unit: str = 
     """:func:`verdict` for two :class:`~mnist_lessons.experiments.noise.SeedStudy`, paired on the seeds they share."""
     shared = [s for s in a.seeds if s in b.seeds]
     if len(shared) < 2:
-        raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; train both from the same seeds")
-    av = dict(zip(a.seeds, a.values))
-    bv = dict(zip(b.seeds, b.values))
+        raise ValueError(f"{name}: {a.label!r} and {b.label!r} share {len(shared)} seeds; "
+                         "train both from the same seeds")
+    av, bv = dict(zip(a.seeds, a.values)), dict(zip(b.seeds, b.values))
     return verdict(name, a.label, b.label, [av[s] for s in shared], [bv[s] for s in shared], higher_is_better, unit)
 
 
 def mcnemar_verdict(name: str, a: str, b: str, pred_a, pred_b, y) -> Verdict:
-    """Two single models on the same images: margin = images only A gets right minus images only B gets right.
-
-    Its uncertainty is the 95 % normal half-width of that difference when each
-    disagreement is a fair coin toss, ``1.96 * sqrt(b + c)``.
-    """
-    from .paired import mcnemar_exact
-
+    """Two models on the same images: images only A gets right minus those only B does, ± ``1.96 * sqrt(b + c)``."""
     test = mcnemar_exact(pred_a, pred_b, y)
     return Verdict(name, a, b, float(test.b - test.c), 1.96 * math.sqrt(test.b + test.c), len(y), "images",
                    "McNemar, same images")
 
 
 class Ledger:
-    """The verdicts of one page, recorded for the build's claims ledger when ``$MNIST_LESSONS_LEDGER`` is set.
-
-    Creating it empties the page's record, so a re-executed page never keeps
-    an old verdict; without the variable it only collects in memory.
-    """
+    """The verdicts of one page, written to ``$MNIST_LESSONS_LEDGER`` when set (creating it empties the page's)."""
 
     def __init__(self, page: str, folder: str | os.PathLike | None = None) -> None:
         if not page or "/" in page or page.startswith("."):
@@ -180,8 +146,6 @@ class Ledger:
     def _write(self) -> None:
         if self.path is None:
             return
-        from ..outputs import write_atomically
-
         text = json.dumps({"page": self.page, "claims": [asdict(v) for v in self.verdicts]}, indent=1)
         write_atomically(self.path, lambda tmp: tmp.write_text(text + "\n"))
 
@@ -196,7 +160,3 @@ def read_ledger(folder: str | os.PathLike) -> list[tuple[str, Verdict]]:
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{path} is not a claims ledger file ({err}); delete it and rebuild the page") from err
     return rows
-
-
-__all__ = ["LEDGER_ENV", "Ledger", "ROBUST_FACTOR", "Verdict", "compare_studies", "mcnemar_verdict", "read_ledger",
-           "t_quantile", "verdict"]

@@ -1,9 +1,6 @@
-"""Network diagrams drawn by code, in the book's style.
+"""Network diagrams drawn by code: each node a ``Circle`` with ``gid="node"``, every weight a line.
 
-Each node is a :class:`matplotlib.patches.Circle` with ``gid="node"``; a
-layer too large to draw shows its first and last nodes around a vertical
-ellipsis; every weight between drawn nodes is a line. Functions return the
-:class:`~matplotlib.figure.Figure` and never call ``plt.show``.
+A layer too large to draw shows its first and last nodes around a vertical ellipsis.
 """
 
 from __future__ import annotations
@@ -19,10 +16,8 @@ from matplotlib.patches import Circle
 from ..config import NUM_CLASSES, NUM_PIXELS
 from .style import WIDTH, use_style
 
-#: Node fill per role: input, hidden, output (ambivalent's blue, purple, green).
-COLORS = {"input": "C0", "hidden": "C4", "output": "C2"}
-#: Node radius and the horizontal space of the diagram, in data units (one
-#: unit is the vertical distance between nodes).
+COLORS = {"input": "C0", "hidden": "C4", "output": "C2"}  # ambivalent's blue, purple, green
+# Node radius and the diagram's width, in data units (one unit is the vertical distance between nodes).
 RADIUS = 0.32
 SPAN = 16.0
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -43,9 +38,8 @@ def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Se
     columns = []
     for layer, (size, cap) in enumerate(zip(sizes, most)):
         slots = _shown(size, cap)
-        x = layer * step
         top = (len(slots) - 1) / 2
-        columns.append([(x, top - row, index) for row, index in enumerate(slots)])
+        columns.append([(layer * step, top - row, index) for row, index in enumerate(slots)])
     highest = max(y for column in columns for _, y, _ in column)
     for left, right in zip(columns, columns[1:]):
         lines = [[(x0, y0), (x1, y1)] for x0, y0, i in left if i is not None for x1, y1, j in right if j is not None]
@@ -67,56 +61,29 @@ def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Se
 
 
 def _canvas(height: float, title: str | None) -> tuple[Figure, Axes]:
-    """A styled, axis-free figure one book column wide with equal data units."""
     use_style()
     fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
     ax.set_aspect("equal")
     ax.axis("off")
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or "")
     return fig, ax
 
 
-def draw_network(
-    layer_sizes: Sequence[int],
-    labels: Sequence[str] | None = None,
-    *,
-    activation: str | None = None,
-    max_nodes: int = 10,
-    title: str | None = None,
-) -> Figure:
-    """Draw a feed-forward network, at most ``max_nodes`` nodes per layer.
-
-    Default labels read "input 784", "hidden 50 (ReLU)" (with ``activation``)
-    and "output 10".
-
-    >>> fig = draw_network([784, 50, 50, 50, 10], activation="ReLU")
-    """
+def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None, *, activation: str | None = None,
+                 max_nodes: int = 10, title: str | None = None) -> Figure:
+    """Draw a feed-forward network, at most ``max_nodes`` nodes per layer; labels like "hidden 50 (ReLU)"."""
     if labels is None:
-        last = len(layer_sizes) - 1
-        labels = [
-            f"input\n{size}" if i == 0 else f"output\n{size}" if i == last
-            else f"hidden\n{size}" + (f" ({activation})" if activation else "")
-            for i, size in enumerate(layer_sizes)
-        ]
+        hidden = [f"hidden\n{size}" + (f" ({activation})" if activation else "") for size in layer_sizes[1:-1]]
+        labels = [f"input\n{layer_sizes[0]}", *hidden, f"output\n{layer_sizes[-1]}"]
     fig, ax = _canvas(4.6, title)
     top = _draw_layers(ax, layer_sizes, [max_nodes] * len(layer_sizes), labels)
     ax.set(xlim=(-1.6, SPAN + 0.8), ylim=(-top - 2.4, top + 0.5))
     return fig
 
 
-def draw_linear_layer(
-    n_inputs_shown: int = 7,
-    n_inputs: int = NUM_PIXELS,
-    n_outputs: int = NUM_CLASSES,
-    *,
-    softmax: bool = True,
-    title: str | None = None,
-) -> Figure:
-    """Draw one fully connected layer: ``n_inputs`` pixels to ``n_outputs`` scores, every weight a line.
-
-    >>> fig = draw_linear_layer()  # 784 inputs → 10 outputs
-    """
+def draw_linear_layer(n_inputs_shown: int = 7, n_inputs: int = NUM_PIXELS, n_outputs: int = NUM_CLASSES, *,
+                      softmax: bool = True, title: str | None = None) -> Figure:
+    """Draw one fully connected layer: ``n_inputs`` pixels to ``n_outputs`` scores, every weight a line."""
     title = title if title is not None else f"{n_inputs} inputs → {n_outputs} outputs"
     fig, ax = _canvas(4.9, title)
     labels = [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"]

@@ -1,17 +1,7 @@
-"""Every plot of the book, in its style: data, predictions, training runs, sweeps, seed
-bands, regularisation and gradient experiments, convolutions.
+"""Every plot of the book, in its style. Each function returns its Figure (never ``plt.show``).
 
-Every function returns its :class:`~matplotlib.figure.Figure` (it never calls
-``plt.show``) and applies :func:`mnist_lessons.figures.style.use_style` first.
-Images are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels (N,), given
-either as tensors or as any iterable of ``(X, y)`` batches: a ``DataLoader``,
-:class:`mnist_lessons.data.batches.TensorBatches`, a list, or one ``(X, y)`` pair.
-Filters and filter outputs can be negative, so they are drawn with a diverging
-colour map centred on zero (blue below, red above, white at zero).
-
->>> fig = plot_gradient_norms({"sigmoid": [1e-6, 1e-3, 1.0], "ReLU": [0.8, 0.9, 1.0]})
->>> float(fig.get_size_inches()[0]) == WIDTH
-True
+Images are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels, given as tensors or as
+``(X, y)`` batches; filters and their outputs are drawn blue (below zero) to red (above).
 """
 
 from __future__ import annotations
@@ -40,30 +30,17 @@ from .style import WIDTH, use_style
 if TYPE_CHECKING:
     from ..experiments.noise import SeedStudy
 
-#: Colour that marks wrong predictions (ambivalent's red).
-WRONG = "#c62828"  # a red with 5.6 : 1 contrast on the white figure background
-#: Display names of the activation functions in ``torch.nn.functional``.
+WRONG = "#c62828"  # marks wrong predictions: a red with 5.6 : 1 contrast on the white figure background
 ACTIVATION_TITLES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}
-#: One marker per line of a comparison, in turn.
-MARKERS = "osD^v"
-#: Negative values blue, zero white, positive red: ambivalent's own blue and red.
 DIVERGING = LinearSegmentedColormap.from_list("blue_white_red", ["#2196F3", "#ffffff", "#EF5350"])
 
 
 def _line(i: int, label: str, marker: str | None = None) -> dict:
-    """The style of the ``i``-th line of a comparison: its colour and marker (by default, its own)."""
-    return {"color": f"C{i}", "marker": marker or MARKERS[i % len(MARKERS)], "markersize": 4, "label": label}
-
-
-def _panels(n: int = 1, height: float = 3.6, width: float = WIDTH, **subplots) -> tuple[Figure, list[Axes]]:
-    """A figure (the book's width unless told) with ``n`` panels side by side."""
-    use_style()
-    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
-    return fig, list(axes.flat)
+    return {"color": f"C{i}", "marker": marker or "osD^v"[i % 5], "markersize": 4, "label": label}
 
 
 def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None) -> Figure:
-    """``ax``'s legend below the panels (so it never covers a curve), whole numbers on every x axis, and the title."""
+    """``ax``'s legend below the panels (never over a curve), whole numbers on linear x axes, the title."""
     for panel in fig.axes:
         if panel.get_xscale() == "linear":
             panel.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -73,13 +50,15 @@ def _legend_below(fig: Figure, ax: Axes, n_lines: int, title: str | None = None)
     return fig
 
 
-def _grid(n: int, ncols: int, panel_width: float, panel_height: float, title: str | None = None) -> tuple[Figure, list[Axes]]:
-    """A figure of ``n`` panels in rows of ``ncols``, sized per panel, with room for ``title``."""
+def _panels(n: int = 1, ncols: int | None = None, panel_width: float | None = None, panel_height: float = 3.6,
+            title: str | None = None, **subplots) -> tuple[Figure, list[Axes]]:
+    """``n`` panels in rows of ``ncols`` (by default one row, the book's width), sized per panel."""
     use_style()
-    ncols = max(1, min(ncols, n))
+    ncols = max(1, min(ncols or n, n))
     nrows = math.ceil(n / ncols)
+    width = ncols * panel_width if panel_width else WIDTH
     height = nrows * panel_height + (0.4 if title else 0.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * panel_width, height), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained", **subplots)
     panels = list(axes.flat)
     for ax in panels[n:]:
         ax.remove()
@@ -89,26 +68,25 @@ def _grid(n: int, ncols: int, panel_width: float, panel_height: float, title: st
 
 
 def _bare(ax: Axes, title: str | None = None, **title_style) -> None:
-    """No ticks and no grid on an image panel; its title, if any."""
     ax.set(xticks=[], yticks=[])
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=11, **title_style)
 
 
-def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None, n: int | None) -> tuple[Tensor, Tensor | None]:
-    """The first ``n`` images and labels (all of them for tensors when ``n`` is None)."""
+def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
+          n: int | None) -> tuple[Tensor, Tensor | None]:
+    """The first ``n`` images and labels (all of a tensor when ``n`` is None; batches always get an ``n``)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
-    n = 10 if n is None else n
     xs: list[Tensor] = []
     ys: list[Tensor] = []
     for x, y in as_batches("show_digits()", images):
-        xs.append(x[: n - sum(map(len, xs))])
-        ys.append(y[: len(xs[-1])])
+        xs.append(x)
+        ys.append(y)
         if sum(map(len, xs)) >= n:
             break
-    return torch.cat(xs), torch.cat(ys)
+    return torch.cat(xs)[:n], torch.cat(ys)[:n]
 
 
 def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: Sequence[bool] | None = None,
@@ -119,7 +97,7 @@ def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: 
     if len(titles) != len(images):
         raise ValueError(f"got {len(titles)} titles or labels for {len(images)} images; give one per image")
     cell = WIDTH / ncols
-    fig, axes = _grid(len(images), ncols, cell, cell * 1.3, suptitle)
+    fig, axes = _panels(len(images), ncols, cell, cell * 1.3, suptitle)
     for ax, image, title, bad in zip(axes, images.detach().cpu().float(), titles, wrong or [False] * len(images)):
         side = math.isqrt(image.numel())
         ax.imshow(image.reshape(side, side).numpy(), cmap="gray")
@@ -131,13 +109,7 @@ def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: 
 
 def show_digits(images: Tensor | Batches, labels: Tensor | Sequence[int] | None = None, ncols: int = 10,
                 titles: Sequence[str] | None = None, n: int | None = None) -> Figure:
-    """Show digits in a grid, titled with their labels (or ``titles``).
-
-    ``n`` defaults to all given tensors, or ``ncols`` images from batches.
-
-    >>> [ax.get_title() for ax in show_digits(torch.rand(3, 1, 28, 28), [7, 2, 1]).axes]
-    ['7', '2', '1']
-    """
+    """Show digits in a grid, titled with their labels (or ``titles``); ``n``: all of a tensor, ``ncols`` of batches."""
     ncols = check_int("ncols", ncols, minimum=1)
     x, y = _take(images, labels, n if n is not None or isinstance(images, Tensor) else ncols)
     if titles is None:
@@ -145,26 +117,15 @@ def show_digits(images: Tensor | Batches, labels: Tensor | Sequence[int] | None 
     return _show_images(x, titles, ncols)
 
 
-def _title(predicted: Tensor, true: Tensor) -> str:
-    """Title a digit ``"predicted (true)"``, e.g. ``"7 (2)"``."""
-    return f"{int(predicted)} ({int(true)})"
-
-
 def show_predictions(model: nn.Module, images: Tensor | Batches, labels: Tensor | Sequence[int] | None = None,
                      n: int = 10) -> Figure:
-    """Show ``n`` digits titled "predicted (true)", wrong ones in red.
-
-    >>> from mnist_lessons.models import LinearClassifier
-    >>> fig = show_predictions(LinearClassifier(), torch.rand(3, 1, 28, 28), [0, 1, 2])
-    >>> fig.get_suptitle().endswith("of 3 wrong")
-    True
-    """
+    """Show ``n`` digits titled "predicted (true)", wrong ones in red."""
     x, y = _take(images, labels, n)
     if y is None:
         raise ValueError("show_predictions needs labels: pass labels= or (X, y) batches")
     predicted, _ = predict(model, (x, y))
     wrong = (predicted != y).tolist()
-    titles = [_title(p, t) for p, t in zip(predicted, y)]
+    titles = [f"{int(p)} ({int(t)})" for p, t in zip(predicted, y)]
     return _show_images(x, titles, 10, wrong, f"predicted (true): {sum(wrong)} of {len(x)} wrong")
 
 
@@ -178,7 +139,7 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
         seen, failed = seen + len(y), failed + len(misses)
         for i in misses[: n - len(images)]:
             images.append(x[i])
-            titles.append(_title(predicted[i], y[i]))
+            titles.append(f"{int(predicted[i])} ({int(y[i])})")
     summary = f"{failed:,} of {seen:,} images misclassified"
     if not images:
         use_style()
@@ -186,15 +147,12 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
         fig.suptitle(summary, fontsize=12)
         return fig
     shown = f"first {len(images)}" if failed > len(images) else "all"
-    return _show_images(torch.stack(images), titles, 10, [True] * len(images), f"{summary} · {shown} shown as predicted (true)")
+    return _show_images(torch.stack(images), titles, 10, [True] * len(images),
+                        f"{summary} · {shown} shown as predicted (true)")
 
 
 def label_colour(background: Any) -> str:
-    """Black or white, whichever contrasts more with ``background``: at least 4.5 : 1 on any colour.
-
-    >>> label_colour("white"), label_colour("#1f3a5f")
-    ('black', 'white')
-    """
+    """Black or white, whichever contrasts more with ``background`` (at least 4.5 : 1 on any colour)."""
     # Above a relative luminance of 0.179, black's contrast exceeds white's (and is >= 4.5 : 1).
     return "black" if sns.utils.relative_luminance(to_rgb(background)) > 0.179 else "white"
 
@@ -204,10 +162,9 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
     predicted, true = predict(model, batches)
     k = max(NUM_CLASSES, int(torch.cat([predicted, true]).max()) + 1)
     counts = torch.bincount(true * k + predicted, minlength=k * k).reshape(k, k)
-    fig, (ax,) = _panels(1, 6.4)
+    fig, (ax,) = _panels(1, panel_height=6.4)
     blue = np.array(to_rgb("C0"))
-    # Opaque cells, light to dark blue, so the counts read on any page; zeros
-    # are left out and show the page itself.
+    # Opaque cells, light to dark blue, so the counts read on any page; zeros are left out and show the page.
     cmap = LinearSegmentedColormap.from_list("blues", [0.25 * blue + 0.75, 0.55 * blue])
     norm = PowerNorm(0.5, vmin=1, vmax=max(int(counts.max()), 1))
     sns.heatmap(counts.numpy(), mask=(counts == 0).numpy(), annot=True, fmt="d", cmap=cmap, norm=norm, square=True,
@@ -222,12 +179,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
 
 
 def plot_history(history: Any, title: str | None = None) -> Figure:
-    """Plot accuracy (%) and loss per epoch: train and validation of one run, or validation of several.
-
-    ``history`` has list attributes ``epoch, train_loss, train_acc, val_loss,
-    val_acc`` (a :class:`mnist_lessons.training.loops.History`); a dict
-    ``{label: history}`` compares runs.
-    """
+    """Accuracy (%) and loss per epoch: train and validation of one History, validation of a dict of them."""
     fig, (acc_ax, loss_ax) = _panels(2)
     if isinstance(history, Mapping):
         curves = [(str(label), run.epoch, run.val_acc, run.val_loss) for label, run in history.items()]
@@ -246,13 +198,10 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
 
 
 def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")) -> Figure:
-    """Plot activation functions of ``torch.nn.functional`` and their derivatives (by autograd).
-
-    >>> fig = plot_activations(("relu", "gelu"))
-    """
+    """Plot activation functions of ``torch.nn.functional`` and their derivatives (by autograd)."""
     if not names:
         raise ValueError("plot_activations() needs at least one activation name, e.g. ('relu', 'tanh')")
-    fig, axes = _grid(len(names), 3, WIDTH / 3, 2.6)
+    fig, axes = _panels(len(names), 3, WIDTH / 3, 2.6)
     x = torch.linspace(-4, 4, 401, requires_grad=True)
     for i, (ax, name) in enumerate(zip(axes, names)):
         y = getattr(F, name)(x)
@@ -279,28 +228,18 @@ def plot_schedules(histories: Mapping[str, Any]) -> Figure:
     return _legend_below(fig, lr_ax, len(histories))
 
 
-#: Axis titles for the metrics a band plot can draw.
-AXIS_TITLES: dict[str, str] = {
-    "val_acc": "Validation accuracy (%)",
-    "train_acc": "Training accuracy (%)",
-    "val_loss": "Validation loss",
-    "train_loss": "Training loss",
-    "gap": "Training − validation accuracy (points)",
-}
+AXIS_TITLES = {"val_acc": "Validation accuracy (%)", "train_acc": "Training accuracy (%)",
+               "val_loss": "Validation loss", "train_loss": "Training loss",
+               "gap": "Training − validation accuracy (points)"}
 
 
 def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = ("val_acc", "val_loss")) -> Figure:
-    """One panel per metric: each study's mean per epoch (line, own marker) and mean ± one standard deviation
-    over its seeds (band); epochs are numbered from 1 (the point after the first epoch).
-
-    A chapter draws a sweep's studies with ``plot_seed_bands(sweep.studies, metrics=("val_acc", "val_loss"))``.
-    """
+    """One panel per metric: each study's mean per epoch (line) and mean ± one std over its seeds (band)."""
     if not studies:
         raise ValueError("plot_seed_bands() needs at least one SeedStudy")
-    unknown = [m for m in metrics if m not in AXIS_TITLES]
-    if not metrics or unknown:
+    if not metrics or any(m not in AXIS_TITLES for m in metrics):
         raise ValueError(f"metrics must be some of {', '.join(AXIS_TITLES)}, got {list(metrics)}")
-    fig, axes = _panels(len(metrics), width=WIDTH / 2 * len(metrics))
+    fig, axes = _panels(len(metrics), panel_width=WIDTH / 2)
     for ax, metric in zip(axes, metrics):
         for i, (label, study) in enumerate(studies.items()):
             epochs, mean, std = study.curve(metric)
@@ -311,26 +250,20 @@ def plot_seed_bands(studies: Mapping[str, SeedStudy], metrics: Sequence[str] = (
     return _legend_below(fig, axes[0], min(3, len(studies)))
 
 
-def plot_polynomial_fits(
-    fits: PolynomialFits, degrees: Sequence[int] | None = None, titles: Sequence[str] | None = None
-) -> Figure:
-    """One panel per degree: the training points, the true curve and the fitted polynomial.
-
-    >>> from mnist_lessons.experiments.polynomials import fit_polynomials
-    >>> fig = plot_polynomial_fits(fit_polynomials([1, 3, 11]), titles=["too simple", "about right", "too flexible"])
-    """
+def plot_polynomial_fits(fits: PolynomialFits, degrees: Sequence[int] | None = None,
+                         titles: Sequence[str] | None = None) -> Figure:
+    """One panel per degree: the training points, the true curve and the fitted polynomial."""
     degrees = list(fits.degrees if degrees is None else degrees)
     missing = [d for d in degrees if d not in fits.fits]
     if missing:
         raise ValueError(f"degrees {missing} were not fitted; fitted: {fits.degrees}")
-    fig, axes = _panels(len(degrees), 3.0, sharey=True)
+    fig, axes = _panels(len(degrees), panel_height=3.0, sharey=True)
     grid = np.linspace(0, 1, 400)
     for i, (ax, d) in enumerate(zip(axes, degrees)):
         ax.plot(grid, true_curve(grid), color="C2", linewidth=1.5, label="true curve")
         ax.plot(grid, fits.fits[d](grid), color="C0", linewidth=2, label="fitted polynomial")
         ax.plot(fits.x_train, fits.y_train, "o", color="C1", markersize=5, label="training points")
-        name = f"degree {d}" if titles is None else f"{titles[i]} (degree {d})"
-        ax.set(title=name, xlabel="x", ylim=(-2.0, 2.0))
+        ax.set(title=f"degree {d}" if titles is None else f"{titles[i]} (degree {d})", xlabel="x", ylim=(-2.0, 2.0))
     axes[0].set_ylabel("y")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
     return fig
@@ -338,7 +271,7 @@ def plot_polynomial_fits(
 
 def plot_error_by_degree(fits: PolynomialFits) -> Figure:
     """Error (log scale) on the training points and on fresh points, against the degree of the polynomial."""
-    fig, (ax,) = _panels(1, 3.4)
+    fig, (ax,) = _panels(1, panel_height=3.4)
     errors = np.array(fits.train_error + fits.test_error)
     floor = errors[errors > EXACT].min() / 3  # exact fits (error ~0) would squash a log scale
     train = np.maximum(fits.train_error, floor)
@@ -358,11 +291,7 @@ def plot_error_by_degree(fits: PolynomialFits) -> Figure:
 
 
 def plot_learning_curve(curve: Any) -> Figure:
-    """A learning curve: train − validation gap (left) and validation accuracy (right) against training images.
-
-    ``curve`` is a :class:`mnist_lessons.experiments.curves.LearningCurve`; one
-    line (own marker) per variant, on a logarithmic axis of training-set sizes.
-    """
+    """A LearningCurve: train − validation gap and validation accuracy against training images (log axis)."""
     variants = list(getattr(curve, "variants", []))
     if not variants:
         raise ValueError("plot_learning_curve() needs a LearningCurve with at least one variant")
@@ -371,19 +300,15 @@ def plot_learning_curve(curve: Any) -> Figure:
         style = _line(i, variant) | {"markersize": 5}
         gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
         acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
-    for ax in (gap_ax, acc_ax):
-        ax.set_xscale("log")
+    for ax, ylabel in ((gap_ax, "Train − validation accuracy (points)"), (acc_ax, "Validation accuracy (%)")):
+        ax.set(xscale="log", xlabel="Training images", ylabel=ylabel)
         ax.set_xticks(curve.sizes, [f"{n:,}" for n in curve.sizes])
         ax.minorticks_off()
-        ax.set_xlabel("Training images")
-    gap_ax.set_ylabel("Train − validation accuracy (points)")
-    acc_ax.set_ylabel("Validation accuracy (%)")
     return _legend_below(fig, gap_ax, len(variants))
 
 
 def _line_plot(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], height: float, **axes_settings) -> Figure:
-    """One line (own colour and marker) per ``label: (x, y)`` on one panel, whole numbers on the x axis."""
-    fig, (ax,) = _panels(1, height)
+    fig, (ax,) = _panels(1, panel_height=height)
     for i, (label, (x, y)) in enumerate(curves.items()):
         ax.plot(list(x), list(y), **_line(i, label))
     ax.set(**axes_settings)
@@ -403,32 +328,19 @@ def plot_gradient_norms(norms: Mapping[str, Sequence[float]]) -> Figure:
 
 def plot_shift_robustness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
                           xlabel: str = "Shift to the right (pixels)") -> Figure:
-    """Accuracy (%) against how far the images were moved, one line per model; ``curves`` maps a label to
-    ``(shifts, accuracies)``.
-
-    >>> fig = plot_shift_robustness({"plain": ([0, 1, 2], [99.1, 98.8, 95.0])})
-    """
+    """Accuracy (%) against how far the images were moved; ``curves`` maps a label to ``(shifts, accuracies)``."""
     return _line_plot(curves, 3.6, xlabel=xlabel, ylabel="Validation accuracy (%)")
-
-
-# ---------------------------------------------------------------------------
-# Convolutions: filters, feature maps and templates
 
 
 def _as_images(t: Tensor) -> Tensor:
     """A (K, H, W) float CPU tensor from (H, W), (C, H, W) or (N, C, H, W) with one of N or C equal to 1."""
-    t = t.detach().cpu().float()
-    if t.dim() == 4:
-        t = t.flatten(0, 1)
-    if t.dim() == 2:
-        t = t.unsqueeze(0)
-    if t.dim() != 3:
+    if t.dim() not in (2, 3, 4):
         raise ValueError(f"expected images (H, W), (C, H, W) or (N, 1, H, W), got shape {tuple(t.shape)}")
-    return t
+    return t.detach().cpu().float().reshape(-1, *t.shape[-2:])
 
 
 def _diverging(ax: Axes, image: Tensor, limit: float | None = None, title: str | None = None):
-    """Show ``image`` blue-white-red around zero, framed so that white values stand out from a white page."""
+    """Show ``image`` blue-white-red around zero, framed so that white values stand out on a white page."""
     limit = limit if limit is not None else float(image.abs().max()) or 1.0
     for spine in ax.spines.values():
         spine.set(visible=True, color=plt.rcParams["text.color"], linewidth=0.8)
@@ -437,15 +349,9 @@ def _diverging(ax: Axes, image: Tensor, limit: float | None = None, title: str |
 
 
 def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title: str = "filter") -> Figure:
-    """Three panels: a digit, the filter slid over it (values written in), and what came out.
-
-    >>> digit, kernel = torch.rand(1, 1, 28, 28), torch.ones(1, 1, 3, 3)
-    >>> fig = show_convolution(digit, kernel, F.conv2d(digit, kernel, padding=1))
-    """
+    """Three panels: a digit, the filter slid over it (values written in), and what came out."""
     image, kernel, output = (_as_images(t)[0] for t in (image, kernel, output))
-    use_style()
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.2), layout="constrained",
-                             gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    fig, axes = _panels(3, panel_height=3.2, gridspec_kw={"width_ratios": [1, 1, 1.15]})
     axes[0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
     _bare(axes[0], "input digit")
     _diverging(axes[1], kernel, title=kernel_title)
@@ -459,7 +365,7 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
     """One panel per image, titled by its index; ``shared``: one scale for all, with a colour bar."""
     limit = (float(images.abs().max()) or 1.0) if shared else None
     cell = WIDTH / (min(ncols, len(images)) + (0.6 if shared else 0))
-    fig, axes = _grid(len(images), ncols, cell, cell, title)
+    fig, axes = _panels(len(images), ncols, cell, cell, title)
     for i, ax in enumerate(axes):
         shown = _diverging(ax, images[i], limit, f"{i}")
     if shared:
@@ -468,42 +374,25 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
 
 
 def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
-    """The weights of a linear classifier as one 28 × 28 image per class, on one colour scale centred at zero.
-
-    Red pixels add to the class's score when inked, blue ones subtract, white
-    ones do not matter; the colour bar gives the values.
-
-    >>> from mnist_lessons.models import LinearClassifier
-    >>> fig = show_templates(LinearClassifier().linear.weight)
-    """
-    return _diverging_grid(_as_images(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight), ncols, True)
+    """A linear classifier's weights as one 28 × 28 image per class, on one colour scale centred at zero."""
+    images = weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight
+    return _diverging_grid(_as_images(images), ncols, True)
 
 
 def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
-    """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale.
-
-    >>> fig = show_filters(torch.randn(4, 1, 3, 3), title="four filters")
-    """
+    """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale."""
     return _diverging_grid(_as_images(weight), ncols, False, title)
 
 
 def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8, title: str | None = None) -> Figure:
-    """Draw the maps a convolution layer makes of one digit, shape (C, H, W), in rows of ``ncols``,
-    with the digit itself in an extra first column if ``image`` is given.
-
-    All maps share one grey scale (black 0, white the largest value), so a
-    bright map is one where its filter responded strongly.
-
-    >>> fig = show_feature_maps(torch.rand(4, 28, 28), image=torch.rand(28, 28), ncols=2)
-    """
+    """A convolution layer's maps of one digit, (C, H, W), on one grey scale; ``image``: the digit in front."""
     maps = _as_images(maps)
     ncols = max(1, min(ncols, len(maps)))
-    nrows = math.ceil(len(maps) / ncols)
     first = 1 if image is not None else 0
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _grid(nrows * columns, columns, cell, cell * 1.15, title)
-    axes = np.array(panels, dtype=object).reshape(nrows, columns)
+    fig, panels = _panels(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
+    axes = np.array(panels, dtype=object).reshape(-1, columns)
     top = float(maps.max()) or 1.0
     for i, ax in enumerate(axes[:, first:].flat):
         if i < len(maps):
