@@ -1,11 +1,5 @@
-"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``).
-
-``data`` fetches and verifies MNIST; ``train`` trains one run of the
-package's recipe (:class:`~mnist_lessons.training.recipe.RunConfig` built from
-the options, :func:`~mnist_lessons.cli.args.add_run_arguments`) with a
-progress bar, per-epoch log lines and a final test evaluation. Argument
-types and the run's flags live in :mod:`mnist_lessons.cli.args`.
-"""
+"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``): ``data`` fetches and verifies MNIST; ``train``
+trains one run of the recipe (a RunConfig of the options) and tests it. Argument types live in :mod:`.args`."""
 
 from __future__ import annotations
 
@@ -50,16 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto",
                        help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
     train.add_argument("--root", type=root_argument, help=root_help)
-    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the network's name and options "
+    train.add_argument("--save", type=output_file, metavar="PATH",
+                       help="save the trained weights here, with the network's name and options "
                        "(mnist_lessons.models.load_weights rebuilds it)")
     parser.commands = {"data": data, "train": train}  # their own parsers, for errors in their name
     return parser
 
 
 class ProgressBatches:
-    """Show progress through the batches: a rich bar (on stderr) in a terminal, restarting every epoch;
-    elsewhere (a log file, a pipe, a batch job) a log line every ``every_s`` seconds, so a slow epoch
-    is never silent."""
+    """Progress through the batches: a rich bar on stderr in a terminal, restarting every epoch; elsewhere
+    (a log file, a pipe) a log line every ``every_s`` seconds, so a slow epoch is never silent."""
 
     def __init__(self, batches, label: str = "epoch", every_s: float = 30.0) -> None:
         self.batches, self.label, self.epoch, self.every_s = batches, label, 0, every_s
