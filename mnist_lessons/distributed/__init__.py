@@ -2,11 +2,8 @@
 
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
-Every rank holds the whole dataset and the same model; each step it keeps rows ``rank::world_size`` of the
-same global batch (:class:`ShardedBatches`) and ``DistributedDataParallel`` averages the gradients, so the
-run computes what one process would with the whole batch, up to rounding. Only rank 0 logs and writes;
-collectives time out after ``--timeout`` seconds, so a rank that dies or hangs ends the job with one line.
-:mod:`.launchers` reads who this process is from the launcher's variables; a plain run is a world of one.
+Each rank trains on its share of every global batch (:class:`ShardedBatches`) and ``DistributedDataParallel``
+averages the gradients: the run computes what one process would, up to rounding. Only rank 0 logs and writes.
 """
 
 from __future__ import annotations
@@ -55,15 +52,14 @@ FAIL_MODE_ENV = "MNIST_LESSONS_FAIL_MODE"
 
 @dataclass(frozen=True)
 class World:
-    """Who this process is in the job, what started it, and what it computes on."""
+    """Who this process is in the job, what started it, and what it computes on (and ``why``)."""
 
     rank: int
     world_size: int
-    local_rank: int
     backend: str
     device: torch.device
-    launcher: str = "none"
-    why: str = ""  # why this backend and device
+    launcher: str
+    why: str
 
 
 def pick_backend(ranks: launchers.Ranks, requested: str = "auto") -> launchers.Placement:
@@ -87,22 +83,20 @@ def setup(timeout_s: float, backend: str = "auto") -> World:
         torch.cuda.set_device(device)
         options["device_id"] = device  # binds NCCL to this rank's GPU
     dist.init_process_group(placement.backend, timeout=timedelta(seconds=timeout_s), **options)
-    return World(ranks.rank, ranks.world_size, ranks.local_rank, placement.backend, device, ranks.launcher, placement.why)
+    return World(ranks.rank, ranks.world_size, placement.backend, device, ranks.launcher, placement.why)
 
 
 def _setup_with_ezpz(ezpz) -> World:
     """Let the real ezpz find the launcher and join the process group, as the original lesson did."""
     ezpz.setup_torch()
     backend = dist.get_backend()
-    local_rank = int(ezpz.get_local_rank())
-    device = torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
-    return World(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, "ezpz", "chosen by ezpz")
+    device = torch.device("cuda", int(ezpz.get_local_rank())) if backend == "nccl" else torch.device("cpu")
+    return World(dist.get_rank(), dist.get_world_size(), backend, device, "ezpz", "chosen by ezpz")
 
 
 class ShardedBatches:
-    """This rank's share of every global batch: rows ``rank::world_size``.
-
-    A final batch that cannot be shared out evenly is dropped on every rank, so all take the same steps.
+    """This rank's share of every global batch: rows ``rank::world_size``; a last batch that cannot be shared
+    evenly is dropped on every rank, so all take the same steps.
 
     >>> global_batches = TensorBatches(torch.zeros(8, 1, 28, 28), torch.arange(8), batch_size=4)
     >>> [y.tolist() for _, y in ShardedBatches(global_batches, rank=1, world_size=2)]
@@ -284,32 +278,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     try:
         ranks, problem = launchers.identify(os.environ), None
-    except ValueError as err:  # launcher variables that cannot be read, or that disagree: one process says so
+    except ValueError as err:  # launcher variables that cannot be read (every process says so), or that disagree
         ranks, problem = None, err
-    if ranks is not None:
-        rank = ranks.rank
-    else:  # a malformed variable: every process says so, as rank 0; a conflict: the one it names
-        rank = 1 if isinstance(problem, launchers.LauncherConflict) and not problem.report else 0
-    parser = build_parser(writer=rank == 0)
-    if rank != 0:
-        parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
+    reporter = problem.report if isinstance(problem, launchers.LauncherConflict) else ranks is None or ranks.rank == 0
+    parser = build_parser(writer=reporter)
+    if not reporter:
+        parser.exit = _exit_quietly  # one process prints --help and errors
     args = parser.parse_args(argv)
     recipe = run_config(parser, args)  # settings that do not fit together: an argument error, as on the command line
-    if rank == 0:  # the one process that writes: its outputs must not clash with each other or with MNIST
+    if reporter:  # the one process that writes: its outputs must not clash with each other or with MNIST
         check_outputs(parser, {"--out": args.out, "--save": args.save}, args.root)
-    if ranks is None:
-        if rank != 0:
+    if problem is not None:
+        if not reporter:
             _exit_quietly(2)
         return _fail(0, str(problem), status=2)
     try:
         pick_backend(ranks, args.backend)  # refuse an impossible --backend before starting
     except ValueError as err:  # this node's GPUs: may differ from rank 0's
-        return _fail(rank, str(err), status=2)
+        return _fail(ranks.rank, str(err), status=2)
     torch.set_num_threads(args.threads or threads_per_process(ranks.local_world_size))
     try:
         world = setup(args.timeout, args.backend)
     except (ValueError, RuntimeError) as err:
-        return _fail(rank, str(err))
+        return _fail(ranks.rank, str(err))
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
@@ -340,12 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
            env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` here, in ``cwd``.
-
-    Each process gets OMP_NUM_THREADS = CPU cores / processes and the caller's data directory unless ``env``
-    says otherwise. Returns the finished process, stdout and stderr merged in ``.stdout``; past ``timeout_s``
-    the whole job is killed (a TimeoutError).
-    """
+    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` here, in ``cwd``, with
+    OMP_NUM_THREADS = cores / N and the caller's data directory unless ``env`` says otherwise; stderr merged into
+    ``.stdout``. Past ``timeout_s`` the whole job is killed (a TimeoutError)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
     threads = str(max(1, cpu_cores() // nproc_per_node))

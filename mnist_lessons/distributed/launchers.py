@@ -1,18 +1,6 @@
-"""Who is this process in the job? Rank, world size, meeting point and device under any launcher.
-
-Every launcher starts the same program many times and tells each copy who it
-is through environment variables, each with its own names:
-
-- torchrun: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
-- Open MPI (mpirun): OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE
-- MPICH with Cray PALS (mpiexec on Polaris, Aurora): PMI_RANK (PALS_RANKID),
-  PMI_SIZE, PMI_LOCAL_RANK (PALS_LOCAL_RANKID), PMI_LOCAL_SIZE; hosts in PBS_NODEFILE
-- Intel MPI and MPICH's Hydra: PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS
-- Slurm (srun): SLURM_PROCID, SLURM_STEP_NUM_TASKS (or SLURM_NTASKS),
-  SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE; hosts in SLURM_STEP_NODELIST (or SLURM_JOB_NODELIST)
-
-These are pure functions of an environment mapping (reading ``PBS_NODEFILE`` aside), so tests can hand them
-any launcher's variables.
+"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI,
+MPICH/PALS, Intel MPI or Slurm, read from the variables each sets: pure functions of an environment mapping
+(reading ``PBS_NODEFILE`` aside), so tests can hand them any launcher's variables.
 """
 
 from __future__ import annotations
@@ -34,10 +22,7 @@ JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "
 
 
 class LauncherConflict(ValueError):
-    """torchrun's RANK and WORLD_SIZE disagree with the MPI launcher that started the process (left in the shell?).
-
-    ``report`` is true in the one process that should say so (all see the same stale values).
-    """
+    """torchrun's RANK and WORLD_SIZE (left in the shell?) disagree with the MPI launcher's; ``report``: say so here."""
 
     def __init__(self, message: str, report: bool) -> None:
         super().__init__(message)
@@ -96,11 +81,7 @@ def slurm_tasks_per_node(text: str) -> list[int]:
 
 
 def identify(env: Mapping[str, str]) -> Ranks:
-    """Rank, world size, local rank and local world size from whichever launcher's variables are set.
-
-    torchrun's variables without its TORCHELASTIC_RUN_ID, disagreeing with an MPI launcher's, were left in the
-    shell: a :class:`LauncherConflict`.
-    """
+    """This process's :class:`Ranks`, from whichever launcher's variables are set (see :class:`LauncherConflict`)."""
     ranks = _read(env, detect_launcher(env))
     started_by = detect_launcher(env, torchrun=False)
     if ranks.launcher == "torchrun" and "TORCHELASTIC_RUN_ID" not in env and started_by in MPI_LAUNCHERS:
@@ -143,10 +124,7 @@ def _read(env: Mapping[str, str], launcher: str) -> Ranks:
 
 
 def expand_nodelist(text: str) -> list[str]:
-    """Expand Slurm's compressed host list: ``"gpu[01-03,7],login"`` is gpu01, gpu02, gpu03, gpu7, login.
-
-    Ranges keep their zero padding; a name may hold several bracket groups (``"r[1-2]n[0-1]"``).
-    """
+    """Expand Slurm's compressed host list: ``"gpu[01-03,7],login"`` is gpu01, gpu02, gpu03, gpu7, login."""
     names = re.split(r",(?![^\[]*\])", text)  # at the commas outside brackets
     if not all(re.fullmatch(r"(?:[^\[\],]+|\[[^\[\]]*\])+", name) for name in names):
         raise ValueError(f"cannot read the host list {text!r}: empty names or unbalanced brackets")
@@ -241,12 +219,8 @@ class Placement:
 
 def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_world_size: int,
                    env: Mapping[str, str], nccl: bool = True) -> Placement:
-    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``).
-
-    Local rank ``r`` takes GPU ``r`` if there is one for every process on the node; with fewer, a process
-    given its own by ``CUDA_VISIBLE_DEVICES`` takes the first it sees; processes that would share one are
-    an error (nccl would stop). ``auto`` falls back to gloo only without a GPU (or nccl).
-    """
+    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``); processes
+    that would share a GPU are an error (nccl would stop). ``auto`` falls back to gloo only without a GPU."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "gloo":
