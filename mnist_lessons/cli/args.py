@@ -1,6 +1,5 @@
-"""Argument parsing shared by the package's command lines: one-line errors, argument types that check as
-:mod:`mnist_lessons.checks` does, and one flag per :class:`~mnist_lessons.training.recipe.RunConfig` setting.
-"""
+"""Argument parsing shared by the command lines: one-line errors, argument types that check as
+:mod:`mnist_lessons.checks` does, and one flag per :class:`~mnist_lessons.training.recipe.RunConfig` setting."""
 
 from __future__ import annotations
 
@@ -11,24 +10,21 @@ from typing import get_args, get_type_hints
 
 from ..checks import check_int, check_number, int_requirement, number_requirement
 from ..data.augment import Augmentation
+from ..data.fetch import data_dir, raw_dir
 from ..models import ACTIVATIONS, MODELS, model_options
+from ..outputs import check_distinct_outputs, check_output_file
 from ..schedules import CosineSchedule
 from ..training.loops import OPTIMIZERS
 from ..training.recipe import RunConfig
-
-__all__ = ["LessonParser", "add_run_arguments", "non_negative_float", "positive_float", "positive_int", "probability",
-           "run_config", "timeout_seconds"]
-
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
     """``--help`` that shows every option's default, unless its text already says it or there is none."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "(default" in text or not action.option_strings or action.default in (None, argparse.SUPPRESS) \
-                or action.default is False:
-            return text
-        return f"{text} (default: %(default)s)"
+        default = action.default
+        shown = action.option_strings and default is not False and default not in (None, argparse.SUPPRESS)
+        return f"{text} (default: %(default)s)" if shown and "(default" not in text else text
 
 
 class LessonParser(argparse.ArgumentParser):
@@ -67,8 +63,6 @@ timeout_seconds = _argument_type(float, " (seconds, under a week)", minimum=0.0,
 
 def output_file(text: str) -> Path:
     """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
-    from ..outputs import check_output_file
-
     try:
         check_output_file(text)
     except ValueError as err:
@@ -83,9 +77,6 @@ def root_argument(text: str) -> str | None:
 
 def check_outputs(parser: argparse.ArgumentParser, outputs: dict[str, object], root: str | None) -> None:
     """An argument error if two outputs are one file or one lies among the MNIST files under ``root``."""
-    from ..data.fetch import data_dir, raw_dir
-    from ..outputs import check_distinct_outputs
-
     try:
         check_distinct_outputs(outputs, reads={"the MNIST files": raw_dir(data_dir(root))})
     except ValueError as err:

@@ -87,7 +87,6 @@ def setup(timeout_s: float, backend: str = "auto") -> World:
 
 
 def _setup_with_ezpz(ezpz) -> World:
-    """Let the real ezpz find the launcher and join the process group, as the original lesson did."""
     ezpz.setup_torch()
     backend = dist.get_backend()
     device = torch.device("cuda", int(ezpz.get_local_rank())) if backend == "nccl" else torch.device("cpu")
@@ -336,11 +335,10 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
     ``.stdout``. Past ``timeout_s`` the whole job is killed (a TimeoutError)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
-    threads = str(max(1, cpu_cores() // nproc_per_node))
-    environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
-                   DATA_DIR_ENV: str(data_dir()), **(env or {})}
+    environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
+                   "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir()), **(env or {})}
     if running_in_notebook():
-        environment.setdefault(LINE_ENV, "short")
+        environment.setdefault(LINE_ENV, "short")  # log the short line, numbers first
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, start_new_session=True) as job:  # its own process group, to kill it whole
         try:
