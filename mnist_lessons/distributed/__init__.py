@@ -243,9 +243,7 @@ def threads_per_process(local_world_size: int) -> int:
     return max(1, cpu_cores() // local_world_size)
 
 
-#: Seconds a rank other than 0 waits before it reports an error: if rank 0 met the same problem, the launcher
-#: has ended the job by then.
-OTHERS_WAIT_S = 2.0
+OTHERS_WAIT_S = 2.0  # a rank but 0 waits so long before it reports: if rank 0 said the same, the job is over
 
 
 def _exit_quietly(status: int = 0, message: str | None = None) -> None:
