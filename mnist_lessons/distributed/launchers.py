@@ -132,8 +132,7 @@ def expand_nodelist(text: str) -> list[str]:
 
 
 def _expand_one(name: str, whole: str) -> list[str]:
-    match = re.match(r"([^\[]*)\[([^\]]*)\](.*)", name)
-    if not match:
+    if not (match := re.match(r"([^\[]*)\[([^\]]*)\](.*)", name)):
         return [name]
     head, ranges, tail = match.groups()
     out = []
