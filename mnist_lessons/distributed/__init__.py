@@ -3,7 +3,8 @@
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
 Each rank trains on its share of every global batch (:class:`ShardedBatches`) and ``DistributedDataParallel``
-averages the gradients: the run computes what one process would, up to rounding. Only rank 0 logs and writes.
+averages the gradients: the run computes what one process would, up to rounding. Only rank 0 logs and writes;
+a rank that dies or hangs ends the job, after ``--timeout`` s, with one line. :mod:`.launchers` reads the ranks.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ FAIL_MODE_ENV = "MNIST_LESSONS_FAIL_MODE"
 
 @dataclass(frozen=True)
 class World:
-    """Who this process is in the job, what started it, and what it computes on (and ``why``)."""
+    """Who this process is in the job, what started it, what it computes on, and why."""
 
     rank: int
     world_size: int
@@ -243,7 +244,7 @@ def threads_per_process(local_world_size: int) -> int:
     return max(1, cpu_cores() // local_world_size)
 
 
-OTHERS_WAIT_S = 2.0  # a rank but 0 waits so long before it reports: if rank 0 said the same, the job is over
+OTHERS_WAIT_S = 2.0  # ranks but 0 wait this long to report: if rank 0 met the same problem, the job has ended
 
 
 def _exit_quietly(status: int = 0, message: str | None = None) -> None:
