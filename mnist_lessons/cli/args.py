@@ -107,10 +107,8 @@ SCHEDULES = {"constant": None, "cosine": CosineSchedule()}
 
 def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (),
                       flags: dict[str, str] | None = None, help: dict[str, str] | None = None) -> None:
-    """Give ``parser`` a flag for every :class:`~mnist_lessons.training.recipe.RunConfig` setting but ``skip``.
-
-    ``batch_size`` becomes ``--batch-size`` (unless ``flags`` renames it), typed as the setting; ``help``
-    overrides :data:`RUN_HELP`. An option of some networks is left out unless given, so another refuses it.
+    """Give ``parser`` a flag for every RunConfig setting but ``skip``, ``batch_size`` as ``--batch-size`` unless
+    ``flags`` renames it (``help`` overrides :data:`RUN_HELP`); a network's option is left out unless given.
 
     >>> parser = LessonParser(prog="demo")
     >>> add_run_arguments(parser)
