@@ -1,11 +1,5 @@
-"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``).
-
-``data`` fetches and verifies MNIST; ``train`` trains one run of the
-package's recipe (:class:`~mnist_lessons.training.recipe.RunConfig` built from
-the options, :func:`~mnist_lessons.cli.args.add_run_arguments`) with a
-progress bar, per-epoch log lines and a final test evaluation. Argument
-types and the run's flags live in :mod:`mnist_lessons.cli.args`.
-"""
+"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``): ``data`` fetches and verifies MNIST; ``train``
+trains one run of the recipe (a RunConfig of the options) and tests it. Argument types live in :mod:`.args`."""
 
 from __future__ import annotations
 
@@ -20,6 +14,8 @@ from rich.console import Console
 from rich.progress import track
 
 from .. import __version__, config
+from ..data.batches import mnist_splits
+from ..data.fetch import data_dir, ensure_mnist, raw_dir
 from ..devices import pick_device
 from ..log import setup_logging
 from ..models import describe_network
@@ -27,6 +23,8 @@ from ..outputs import save_state_dict
 from ..training.loops import evaluate
 from ..training.recipe import RunConfig, run
 from .args import LessonParser, add_run_arguments, check_outputs, output_file, root_argument, run_config
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,19 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto",
                        help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
     train.add_argument("--root", type=root_argument, help=root_help)
-    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the network's name and options "
+    train.add_argument("--save", type=output_file, metavar="PATH",
+                       help="save the trained weights here, with the network's name and options "
                        "(mnist_lessons.models.load_weights rebuilds it)")
     parser.commands = {"data": data, "train": train}  # their own parsers, for errors in their name
     return parser
 
 
 class ProgressBatches:
-    """Show progress through the batches: a rich bar (on stderr) in a terminal, restarting every epoch;
-    elsewhere (a log file, a pipe, a batch job) a log line every ``every_s`` seconds, so a slow epoch
-    is never silent."""
+    """Progress through the batches: a rich bar on stderr in a terminal, restarting every epoch; elsewhere
+    (a log file, a pipe) a log line every ``every_s`` seconds, so a slow epoch is never silent."""
 
-    def __init__(self, batches, label: str = "epoch", every_s: float = 30.0) -> None:
-        self.batches, self.label, self.epoch, self.every_s = batches, label, 0, every_s
+    def __init__(self, batches, every_s: float = 30.0) -> None:
+        self.batches, self.epoch, self.every_s = batches, 0, every_s
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -71,7 +69,7 @@ class ProgressBatches:
         self.epoch += 1
         console = Console(file=sys.stderr)
         if console.is_terminal:
-            yield from track(self.batches, description=f"{self.label} {self.epoch}", transient=True, console=console)
+            yield from track(self.batches, description=f"epoch {self.epoch}", transient=True, console=console)
             return
         start = last = time.monotonic()
         for done, batch in enumerate(self.batches, 1):
@@ -79,13 +77,10 @@ class ProgressBatches:
             now = time.monotonic()
             if now - last >= self.every_s and done < len(self.batches):
                 last = now
-                logging.getLogger(__name__).info(
-                    f"{self.label} {self.epoch}: {done}/{len(self.batches)} batches, {now - start:.0f} s")
+                log.info(f"epoch {self.epoch}: {done}/{len(self.batches)} batches, {now - start:.0f} s")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ..data.fetch import data_dir, ensure_mnist, raw_dir
-
     root = data_dir(args.root)
     source = ensure_mnist(root)
     print(f"MNIST is in {raw_dir(root)} (served by: {source})")
@@ -93,9 +88,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace, recipe: RunConfig) -> int:
-    from ..data.batches import mnist_splits
-
-    log = logging.getLogger(__name__)
     device = pick_device(args.device)
     splits = mnist_splits(args.root, device=device, seed=recipe.seed)
     log.info(f"training {recipe.model} on {device} for {recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''} "

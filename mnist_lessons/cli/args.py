@@ -1,49 +1,30 @@
-"""Argument parsing shared by every command line of the package.
-
-:class:`LessonParser` makes every error one line naming the argument; the
-argument types check values with :mod:`mnist_lessons.checks`, so the command
-line refuses exactly what the functions refuse, with the same words.
-:func:`add_run_arguments` gives a parser one flag per setting of
-:class:`~mnist_lessons.training.recipe.RunConfig`, with its defaults, and
-:func:`run_config` turns the parsed flags back into a ``RunConfig``: the
-``mnist-lessons train`` command and the data-parallel script share them.
-
->>> positive_int("128")
-128
->>> positive_float("0")
-Traceback (most recent call last):
-...
-argparse.ArgumentTypeError: must be a number > 0, got '0'
-"""
+"""Argument parsing shared by the command lines: one-line errors, argument types that check as
+:mod:`mnist_lessons.checks` does, and one flag per :class:`~mnist_lessons.training.recipe.RunConfig` setting."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import get_args, get_type_hints
 
 from ..checks import check_int, check_number, int_requirement, number_requirement
 from ..data.augment import Augmentation
+from ..data.fetch import data_dir, raw_dir
 from ..models import ACTIVATIONS, MODELS, model_options
+from ..outputs import check_distinct_outputs, check_output_file
 from ..schedules import CosineSchedule
 from ..training.loops import OPTIMIZERS
 from ..training.recipe import RunConfig
-
-__all__ = ["LessonParser", "add_run_arguments", "non_negative_float", "positive_float", "positive_int", "probability",
-           "run_config", "timeout_seconds"]
-
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
     """``--help`` that shows every option's default, unless its text already says it or there is none."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "(default" in text or not action.option_strings or action.default in (None, argparse.SUPPRESS) \
-                or action.default is False:
-            return text
-        return f"{text} (default: %(default)s)"
+        default = action.default
+        shown = action.option_strings and default is not False and default not in (None, argparse.SUPPRESS)
+        return f"{text} (default: %(default)s)" if shown and "(default" not in text else text
 
 
 class LessonParser(argparse.ArgumentParser):
@@ -57,37 +38,31 @@ class LessonParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _argument_type(convert: Callable[[str], object], check: Callable[[object], object], what: str):
-    """An argparse type: ``convert`` the text, then ``check`` it; any failure reads "must be <what>"."""
+def _argument_type(kind: type, note: str = "", **limits: float):
+    """An argparse type: the text as a ``kind`` (int or float) within ``limits``, else "must be ... <note>"."""
+    check, requirement = (check_int, int_requirement) if kind is int else (check_number, number_requirement)
+    what = requirement(**limits) + note
 
     def parse(text: str):
         try:
-            return check(convert(text))
+            return check("value", kind(text), **limits)
         except (TypeError, ValueError):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
 
     return parse
 
 
-positive_int = _argument_type(int, lambda v: check_int("value", v, minimum=1), int_requirement(1))
-#: A seed: what NumPy, PyTorch and Python's random all accept.
-seed = _argument_type(int, lambda v: check_int("value", v, minimum=0, maximum=2**32 - 1), int_requirement(0, 2**32 - 1))
-positive_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, strict=True),
-                                number_requirement(0.0, strict=True))
-#: A rate in [0, 1), such as dropout.
-probability = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=1.0),
-                             number_requirement(0.0, maximum=1.0))
-non_negative_float = _argument_type(float, lambda v: check_number("value", v, minimum=0.0), number_requirement(0.0))
-#: Seconds to wait: more than nothing, less than a week (what a timer can hold, and any job needs).
-WEEK_S = 7 * 24 * 3600.0
-timeout_seconds = _argument_type(float, lambda v: check_number("value", v, minimum=0.0, maximum=WEEK_S, strict=True),
-                                 number_requirement(0.0, strict=True, maximum=WEEK_S) + " (seconds, under a week)")
+positive_int = _argument_type(int, minimum=1)
+seed = _argument_type(int, minimum=0, maximum=2**32 - 1)  # what NumPy, PyTorch and Python's random accept
+positive_float = _argument_type(float, minimum=0.0, strict=True)
+probability = _argument_type(float, minimum=0.0, maximum=1.0)  # a rate in [0, 1), such as dropout
+non_negative_float = _argument_type(float, minimum=0.0)
+WEEK_S = 7 * 24 * 3600.0  # a timeout: more than nothing, less than a week (what a timer can hold)
+timeout_seconds = _argument_type(float, " (seconds, under a week)", minimum=0.0, strict=True, maximum=WEEK_S)
 
 
 def output_file(text: str) -> Path:
     """An argument type: a file path that can be written (see :func:`mnist_lessons.outputs.check_output_file`)."""
-    from ..outputs import check_output_file
-
     try:
         check_output_file(text)
     except ValueError as err:
@@ -96,27 +71,19 @@ def output_file(text: str) -> Path:
 
 
 def root_argument(text: str) -> str | None:
-    """argparse ``type`` for ``--root``: the text as given, or None when it is empty.
-
-    ``type=Path`` would turn ``--root ""`` into ``.`` (the working directory);
-    this keeps it "not given", as ``data_dir`` and $MNIST_DATA_DIR="" treat it.
-    """
+    """argparse ``type`` for ``--root``: the text, or None when empty ("not given", where ``Path`` would say ``.``)."""
     return text if text.strip() else None
 
 
 def check_outputs(parser: argparse.ArgumentParser, outputs: dict[str, object], root: str | None) -> None:
     """An argument error if two outputs are one file or one lies among the MNIST files under ``root``."""
-    from ..data.fetch import data_dir, raw_dir
-    from ..outputs import check_distinct_outputs
-
     try:
         check_distinct_outputs(outputs, reads={"the MNIST files": raw_dir(data_dir(root))})
     except ValueError as err:
         parser.error(str(err))
 
 
-#: How the settings of a run are described in ``--help`` (by its name where not listed; an option of
-#: some networks says which). Flags, types and defaults come from RunConfig itself.
+#: ``--help`` of a run's settings (by default their name); flags, types and defaults come from RunConfig itself.
 RUN_HELP = {
     "model": "which network",
     "hidden_sizes": "widths of the hidden layers",
@@ -133,24 +100,15 @@ RUN_HELP = {
     "train_eval_size": "measure training accuracy on the first N training images (default: all)",
     "schedule": "learning rate: constant, or lowered along half a cosine",
 }
-#: Settings whose flag is not ``--`` and their name with dashes.
-RUN_FLAGS = {"augmentation": "--augment"}
-#: Argument types of settings that are not whole numbers >= 1 or numbers >= 0.
-RUN_TYPES = {"seed": seed, "lr": positive_float, "dropout": probability}
-
-
-#: The ``--schedule`` names and the schedules they stand for.
+RUN_FLAGS = {"augmentation": "--augment"}  # flags that are not the setting's name with dashes
+RUN_TYPES = {"seed": seed, "lr": positive_float, "dropout": probability}  # not integers >= 1 or numbers >= 0
 SCHEDULES = {"constant": None, "cosine": CosineSchedule()}
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (),
                       flags: dict[str, str] | None = None, help: dict[str, str] | None = None) -> None:
-    """Give ``parser`` a flag for every :class:`~mnist_lessons.training.recipe.RunConfig` setting but ``skip``.
-
-    ``batch_size`` becomes ``--batch-size`` (``flags`` renames some), its type,
-    choices and default follow the setting's; ``help`` replaces some of
-    :data:`RUN_HELP`. An option of some networks only is left out of the
-    config unless given, so that another network refuses it.
+    """Give ``parser`` a flag for every RunConfig setting but ``skip``, ``batch_size`` as ``--batch-size`` unless
+    ``flags`` renames it (``help`` overrides :data:`RUN_HELP`); a network's option is left out unless given.
 
     >>> parser = LessonParser(prog="demo")
     >>> add_run_arguments(parser)
@@ -191,11 +149,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
 
 
 def run_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> RunConfig:
-    """The :class:`~mnist_lessons.training.recipe.RunConfig` of flags added by :func:`add_run_arguments`.
-
-    Settings not given keep RunConfig's defaults; settings that do not fit
-    together (an option of another network) are an error of ``parser``.
-    """
+    """The RunConfig of :func:`add_run_arguments`'s flags; settings that do not fit together are ``parser`` errors."""
     settings = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
     if "schedule" in settings:
         settings["schedule"] = SCHEDULES[settings["schedule"]]

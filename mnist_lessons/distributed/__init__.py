@@ -2,28 +2,9 @@
 
     torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
 
-The run is described by the options of ``mnist-lessons train`` (a
-:class:`~mnist_lessons.training.recipe.RunConfig`) and trained by
-:func:`train_data_parallel`. Every process (a *rank*) holds the whole
-dataset as tensors and the same model, starting from the same weights. Each
-step, all ranks cut the same global batch from the same shuffled order and
-rank ``r`` keeps rows ``r, r + world, r + 2 world, ...`` of it
-(:class:`ShardedBatches`).
-``DistributedDataParallel`` averages the ranks' gradients with an
-all-reduce during the backward pass, so every rank applies the same update
-and the weights stay identical: the run computes what one process would
-compute with the whole global batch, up to rounding. The backend is chosen
-for the hardware: ``nccl`` when each process sees a CUDA GPU of its own
-(all of the node's, or one that ``CUDA_VISIBLE_DEVICES`` gives it), else
-``gloo`` on CPUs. Only rank 0 logs and writes ``--out``. Collectives time
-out after ``--timeout`` seconds, so a rank that dies or hangs ends the job
-with one line saying so instead of leaving the others waiting for ever.
-
-The launcher tells each process who it is through environment variables:
-torchrun's (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
-``MASTER_PORT``), or those of Open MPI, MPICH/PALS, Intel MPI or Slurm's
-srun, which :mod:`mnist_lessons.distributed.launchers` translates; run as a plain
-``python -m mnist_lessons.distributed`` it is a world of one.
+Each rank trains on its share of every global batch (:class:`ShardedBatches`) and ``DistributedDataParallel``
+averages the gradients: the run computes what one process would, up to rounding. Only rank 0 logs and writes;
+a rank that dies or hangs ends the job, after ``--timeout`` s, with one line. :mod:`.launchers` reads the ranks.
 """
 
 from __future__ import annotations
@@ -49,7 +30,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..checks import check_int
-from ..cli.args import LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument, run_config, timeout_seconds
+from ..cli.args import (LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument,
+                        run_config, timeout_seconds)
 from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
 from ..data.augment import AugmentedBatches
 from ..data.batches import MNISTSplits, Split, TensorBatches, mnist_splits
@@ -64,39 +46,32 @@ from . import launchers
 log = logging.getLogger("mnist_lessons.distributed")  # not __name__: that is "__main__" under torchrun -m
 PROG = "mnist_lessons.distributed"
 
-#: Environment variables for tests: make rank ``FAIL_RANK_ENV`` fail at the
-#: start of training, by raising (``FAIL_MODE_ENV=raise``, the default) or by
-#: hanging (``FAIL_MODE_ENV=hang``).
+#: For tests: rank ``$FAIL_RANK_ENV`` fails at the start of training, raising or (``$FAIL_MODE_ENV=hang``) hanging.
 FAIL_RANK_ENV = "MNIST_LESSONS_FAIL_RANK"
 FAIL_MODE_ENV = "MNIST_LESSONS_FAIL_MODE"
 
 
 @dataclass(frozen=True)
 class World:
-    """Who this process is in the job, what started it, and what it computes on."""
+    """Who this process is in the job, what started it, what it computes on, and why."""
 
     rank: int
     world_size: int
-    local_rank: int
     backend: str
     device: torch.device
-    launcher: str = "none"
-    why: str = ""  # why this backend and device
+    launcher: str
+    why: str
 
 
 def pick_backend(ranks: launchers.Ranks, requested: str = "auto") -> launchers.Placement:
-    """This process's backend and device: :func:`~.launchers.choose_backend` given the CUDA GPUs it sees.
-
-    ``auto`` takes ``nccl`` when the process has a GPU of its own, else
-    ``gloo``; ask for one by name to compare runs on the same backend.
-    """
+    """This process's backend and device: :func:`~.launchers.choose_backend` given the CUDA GPUs it sees."""
     visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return launchers.choose_backend(requested, visible, ranks.local_rank, ranks.local_world_size, os.environ,
                                     nccl=dist.is_nccl_available())
 
 
 def setup(timeout_s: float, backend: str = "auto") -> World:
-    """Join the process group, whichever launcher started us: torchrun, mpiexec/mpirun, srun (or none: a world of one)."""
+    """Join the process group, whichever launcher started us: torchrun, mpiexec, srun (none: a world of one)."""
     if backend == "auto" and (ezpz := launchers.real_ezpz()) is not None:
         return _setup_with_ezpz(ezpz)
     ranks = launchers.identify(os.environ)  # rank, world size, local rank from the launcher's variables
@@ -109,24 +84,19 @@ def setup(timeout_s: float, backend: str = "auto") -> World:
         torch.cuda.set_device(device)
         options["device_id"] = device  # binds NCCL to this rank's GPU
     dist.init_process_group(placement.backend, timeout=timedelta(seconds=timeout_s), **options)
-    return World(ranks.rank, ranks.world_size, ranks.local_rank, placement.backend, device, ranks.launcher, placement.why)
+    return World(ranks.rank, ranks.world_size, placement.backend, device, ranks.launcher, placement.why)
 
 
 def _setup_with_ezpz(ezpz) -> World:
-    """Let the real ezpz find the launcher and join the process group, as the original lesson did."""
     ezpz.setup_torch()
     backend = dist.get_backend()
-    local_rank = int(ezpz.get_local_rank())
-    device = torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
-    return World(dist.get_rank(), dist.get_world_size(), local_rank, backend, device, "ezpz", "chosen by ezpz")
+    device = torch.device("cuda", int(ezpz.get_local_rank())) if backend == "nccl" else torch.device("cpu")
+    return World(dist.get_rank(), dist.get_world_size(), backend, device, "ezpz", "chosen by ezpz")
 
 
 class ShardedBatches:
-    """This rank's share of every global batch: rows ``rank::world_size``.
-
-    ``batches`` yields the global batches, in the same order on every rank
-    (the same seed). A final batch that cannot be shared out evenly is
-    dropped on every rank, so that all ranks take the same number of steps.
+    """This rank's share of every global batch: rows ``rank::world_size``; a last batch that cannot be shared
+    evenly is dropped on every rank, so all take the same steps.
 
     >>> global_batches = TensorBatches(torch.zeros(8, 1, 28, 28), torch.arange(8), batch_size=4)
     >>> [y.tolist() for _, y in ShardedBatches(global_batches, rank=1, world_size=2)]
@@ -156,8 +126,7 @@ class ShardedBatches:
 
 
 def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: int = EVAL_BATCH_SIZE) -> Evaluation:
-    """Accuracy (%) and mean loss over ``split``: each rank runs the lesson's ``evaluate`` on its share
-    (``batch_size`` images a step), and an all-reduce adds up the ranks' counts."""
+    """Accuracy (%) and mean loss over ``split``: each rank evaluates its share; an all-reduce adds up the counts."""
     share = [(x[world.rank :: world.world_size], y[world.rank :: world.world_size])
              for x, y in split.eval_batches(batch_size * world.world_size)]
     count = sum(len(y) for _, y in share)
@@ -169,7 +138,7 @@ def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: i
 
 
 def synthetic_splits(n: int, seed: int) -> MNISTSplits:
-    """A small made-up dataset in MNIST's shapes, for tests and dry runs: noise plus a bar whose row gives the label."""
+    """Made-up data in MNIST's shapes, for tests and dry runs: noise plus a bar whose row gives the label."""
     generator = torch.Generator().manual_seed(seed)
 
     def make(count: int) -> Split:
@@ -183,7 +152,6 @@ def synthetic_splits(n: int, seed: int) -> MNISTSplits:
 
 
 def _injected_failure(world: World) -> None:
-    """Fail on purpose when the test's environment variables name this rank."""
     if os.environ.get(FAIL_RANK_ENV) == str(world.rank):
         if os.environ.get(FAIL_MODE_ENV, "raise") == "hang":
             log.warning(f"rank {world.rank}: hanging on purpose ({FAIL_RANK_ENV})")
@@ -192,13 +160,8 @@ def _injected_failure(world: World) -> None:
 
 
 def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) -> tuple[dict, nn.Module]:
-    """Train the run ``config`` describes, data parallel, on ``splits``; test once; return the results and the model.
-
-    It is :func:`~mnist_lessons.training.recipe.run`'s training, step for step
-    (``train_one_epoch``; network, optimiser, schedule and batches from
-    ``config``), with the model in ``DistributedDataParallel`` and each rank
-    on its share of every global batch of ``config.batch_size``.
-    """
+    """Train as :func:`~mnist_lessons.training.recipe.run` does, with the model in ``DistributedDataParallel`` and
+    each rank on its share of every global batch; test once; return the results and the model."""
     x, y = splits.train.x.to(world.device), splits.train.y.to(world.device)
     if config.train_size is not None:
         if config.train_size > len(x):
@@ -247,10 +210,8 @@ def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) ->
 
 
 def build_parser(writer: bool = True) -> argparse.ArgumentParser:
-    """Arguments of ``python -m mnist_lessons.distributed`` (under torchrun): a run's settings, as
-    ``mnist-lessons train`` takes them (the batch is the global one, shuffled by default), and the job's.
-    ``--out`` and ``--save`` are checked only where they are written (``writer``: rank 0), since
-    another node may not see the same folders."""
+    """The options of ``mnist-lessons train`` (a global batch, shuffled by default) and the job's; ``--out`` and
+    ``--save`` are checked only by the ``writer`` (rank 0): another node may not see the same folders."""
     output = output_file if writer else Path
     parser = LessonParser(prog=PROG, description=__doc__.splitlines()[0])
     add_run_arguments(parser, skip=("train_eval_size",), flags={"batch_size": "--global-batch-size"},
@@ -260,7 +221,7 @@ def build_parser(writer: bool = True) -> argparse.ArgumentParser:
                         help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
                              "on the node has a GPU, else gloo (default: auto)")
     parser.add_argument("--threads", type=positive_int,
-                        help="PyTorch threads per process (default: $OMP_NUM_THREADS, else CPU cores / processes on this node)")
+                        help="PyTorch threads per process (default: $OMP_NUM_THREADS, else cores / local processes)")
     parser.add_argument("--timeout", type=timeout_seconds, default=120.0,
                         help="seconds a collective may wait for the other processes before the job fails")
     parser.add_argument("--root", type=root_argument, help="data directory")
@@ -272,46 +233,33 @@ def build_parser(writer: bool = True) -> argparse.ArgumentParser:
 
 
 def cpu_cores() -> int:
-    """CPU cores this process may run on (fewer than the machine's when a job scheduler or taskset restricts it)."""
+    """CPU cores this process may run on (a job scheduler or taskset may allow fewer than the machine's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def threads_per_process() -> int:
-    """$OMP_NUM_THREADS if set (torchrun sets 1 when it starts several processes), else CPU cores / processes on this node."""
+def threads_per_process(local_world_size: int) -> int:
+    """$OMP_NUM_THREADS if set (torchrun sets 1 for several processes), else CPU cores / processes on this node."""
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    return max(1, cpu_cores() // launchers.identify(os.environ).local_world_size)
+    return max(1, cpu_cores() // local_world_size)
 
 
-#: Seconds a rank other than 0 waits before it reports an error: time for the launcher to end it if rank 0,
-#: meeting the same problem, has already said so and stopped (launchers stop the job when a process fails).
-OTHERS_WAIT_S = 2.0
+OTHERS_WAIT_S = 2.0  # ranks but 0 wait this long to report: if rank 0 met the same problem, the job has ended
 
 
 def _exit_quietly(status: int = 0, message: str | None = None) -> None:
-    """Leave without a word (an argument error, the same on every rank, which rank 0 reports)."""
+    """Leave without a word: rank 0 reports the same problem (parser.exit's signature)."""
     if status:
         time.sleep(OTHERS_WAIT_S)
     sys.exit(status)
 
 
 def _fail(rank: int, message: str, status: int = 1) -> int:
-    """Say what went wrong in one line: rank 0 at once; another rank, prefixed with its number, after
-    :data:`OTHERS_WAIT_S` (if rank 0 met the same problem, the launcher has ended it by then)."""
+    """Say what went wrong in one line: rank 0 at once; another rank, naming itself, after :data:`OTHERS_WAIT_S`."""
     if rank:
         time.sleep(OTHERS_WAIT_S)
     print(f"{PROG}{f' (rank {rank})' if rank else ''}: error: {message}", file=sys.stderr)
     return status
-
-
-def _rank_or_zero() -> int:
-    """This process's rank; for launcher variables that cannot be read, 0 where the problem is to be reported."""
-    try:
-        return launchers.identify(os.environ).rank
-    except launchers.LauncherConflict as conflict:
-        return 0 if conflict.report else 1
-    except ValueError:  # a malformed variable: reported by main, on every rank
-        return 0
 
 
 def _lost_contact(err: Exception) -> str | None:
@@ -326,29 +274,31 @@ def _lost_contact(err: Exception) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``torchrun|mpiexec|srun ... python -m mnist_lessons.distributed [options]``."""
     setup_logging()
-    rank = _rank_or_zero()
-    parser = build_parser(writer=rank == 0)
-    if rank != 0:
-        parser.exit = _exit_quietly  # rank 0 alone prints --help and errors
+    try:
+        ranks, problem = launchers.identify(os.environ), None
+    except ValueError as err:  # launcher variables that cannot be read (every process says so), or that disagree
+        ranks, problem = None, err
+    reporter = problem.report if isinstance(problem, launchers.LauncherConflict) else ranks is None or ranks.rank == 0
+    parser = build_parser(writer=reporter)
+    if not reporter:
+        parser.exit = _exit_quietly  # one process prints --help and errors
     args = parser.parse_args(argv)
     recipe = run_config(parser, args)  # settings that do not fit together: an argument error, as on the command line
-    if rank == 0:  # the one process that writes: its outputs must not clash with each other or with MNIST
+    if reporter:  # the one process that writes: its outputs must not clash with each other or with MNIST
         check_outputs(parser, {"--out": args.out, "--save": args.save}, args.root)
-    try:
-        ranks = launchers.identify(os.environ)
-    except ValueError as err:  # launcher variables that cannot be read, or that disagree: one process says so
-        if rank != 0:
+    if problem is not None:
+        if not reporter:
             _exit_quietly(2)
-        return _fail(0, str(err), status=2)
+        return _fail(0, str(problem), status=2)
     try:
         pick_backend(ranks, args.backend)  # refuse an impossible --backend before starting
     except ValueError as err:  # this node's GPUs: may differ from rank 0's
-        return _fail(rank, str(err), status=2)
-    torch.set_num_threads(args.threads or threads_per_process())
+        return _fail(ranks.rank, str(err), status=2)
+    torch.set_num_threads(args.threads or threads_per_process(ranks.local_world_size))
     try:
         world = setup(args.timeout, args.backend)
     except (ValueError, RuntimeError) as err:
-        return _fail(rank, str(err))
+        return _fail(ranks.rank, str(err))
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
@@ -379,25 +329,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
            env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` on this machine.
-
-    torchrun is started with the running Python (``python -m torch.distributed.run``)
-    in the folder ``cwd`` (default: this one), and each process gets
-    ``OMP_NUM_THREADS`` = CPU cores / processes and the caller's data
-    directory unless ``env`` says otherwise. Called from a notebook, the job
-    logs the short line (numbers first). Returns the finished process, its
-    stdout and stderr merged in ``.stdout``; the whole job is killed if it
-    outlives ``timeout_s``. For example, ``launch(["--epochs", "2", "--out",
-    "results.json"], nproc_per_node=2).returncode`` is 0 when both processes
-    trained and rank 0 wrote ``results.json``.
-    """
+    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` here, in ``cwd``, with
+    OMP_NUM_THREADS = cores / N and the caller's data directory unless ``env`` says otherwise; stderr merged into
+    ``.stdout``. Past ``timeout_s`` the whole job is killed (a TimeoutError)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
-    threads = str(max(1, cpu_cores() // nproc_per_node))
-    environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1",
-                   DATA_DIR_ENV: str(data_dir()), **(env or {})}
+    environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
+                   "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir()), **(env or {})}
     if running_in_notebook():
-        environment.setdefault(LINE_ENV, "short")
+        environment.setdefault(LINE_ENV, "short")  # log the short line, numbers first
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, start_new_session=True) as job:  # its own process group, to kill it whole
         try:

@@ -1,26 +1,6 @@
-"""Who is this process in the job? Rank, world size, meeting point and device under any launcher.
-
-Every launcher starts the same program many times and tells each copy who it
-is through environment variables, each with its own names:
-
-- torchrun: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
-- Open MPI (mpirun): OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE
-- MPICH with Cray PALS (mpiexec on Polaris, Aurora): PMI_RANK (PALS_RANKID),
-  PMI_SIZE, PMI_LOCAL_RANK (PALS_LOCAL_RANKID), PMI_LOCAL_SIZE; hosts in PBS_NODEFILE
-- Intel MPI and MPICH's Hydra: PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS
-- Slurm (srun): SLURM_PROCID, SLURM_STEP_NUM_TASKS (or SLURM_NTASKS),
-  SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE; hosts in SLURM_STEP_NODELIST (or SLURM_JOB_NODELIST)
-
-:func:`detect_launcher` names the launcher, :func:`identify` reads the
-numbers, :func:`meeting_point` finds where rank 0 listens: ``MASTER_ADDR`` and
-``MASTER_PORT`` when set, else ``127.0.0.1`` when all ranks share one host,
-else rank 0's host (from MPI, or first in the job's host list), and a port
-derived from the job's id, the same in every rank.
-:func:`choose_backend` picks gloo or nccl and the GPU from what the process
-can see (``CUDA_VISIBLE_DEVICES``, which srun ``--gpus-per-task`` and
-affinity wrappers set per rank). These are pure functions of an environment
-mapping (reading ``PBS_NODEFILE`` aside), so tests can hand them any
-launcher's variables.
+"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI,
+MPICH/PALS, Intel MPI or Slurm, read from the variables each sets: pure functions of an environment mapping
+(reading ``PBS_NODEFILE`` aside), so tests can hand them any launcher's variables.
 """
 
 from __future__ import annotations
@@ -32,25 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-#: torchrun's own default port, used when nothing names a job to derive one from.
-DEFAULT_PORT = 29500
+DEFAULT_PORT = 29500  # torchrun's, when nothing names a job to derive one from
 #: Ports derived from a job id fall in [PORT_BASE, PORT_BASE + PORT_SPAN): below Linux's ephemeral range.
 PORT_BASE, PORT_SPAN = 20000, 10000
-
-#: Launchers that are MPI: they can tell rank 0's host through mpi4py when the environment cannot.
-MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")
-#: Variables that name the job (and step), in the order they are looked at, to derive a shared port.
+MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")  # mpi4py can tell them rank 0's host
+#: Variables that name the job (and step), to derive a port shared by every rank.
 JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
                     "PMIX_NAMESPACE")
 
 
 class LauncherConflict(ValueError):
-    """torchrun's RANK and WORLD_SIZE disagree with the MPI launcher that started the process (left in the shell?).
-
-    ``report`` is true in the one process that should say so: every process
-    sees the same stale values, and MPI rank 0 sees a conflict unless they
-    read rank 0 of the right size, in which case rank 1 does.
-    """
+    """torchrun's RANK and WORLD_SIZE (left in the shell?) disagree with the MPI launcher's; ``report``: say so here."""
 
     def __init__(self, message: str, report: bool) -> None:
         super().__init__(message)
@@ -68,24 +40,11 @@ class Ranks:
     local_world_size: int
 
 
-def detect_launcher(env: Mapping[str, str]) -> str:
-    """Which launcher started this process: torchrun, openmpi, pals, intel-mpi, mpich, slurm, or none.
-
-    MPI launchers are looked for before Slurm: ``mpiexec`` inside a Slurm
-    job inherits the job script's ``SLURM_PROCID=0``.
-
-    >>> detect_launcher({"OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "1"})
-    'openmpi'
-    >>> detect_launcher({})
-    'none'
-    """
-    if "RANK" in env and "WORLD_SIZE" in env:
+def detect_launcher(env: Mapping[str, str], torchrun: bool = True) -> str:
+    """Which launcher started this process: torchrun (looked for if ``torchrun``), openmpi, pals, intel-mpi, mpich,
+    slurm, or none. MPI comes before Slurm: ``mpiexec`` in a Slurm job inherits the script's ``SLURM_PROCID=0``."""
+    if torchrun and "RANK" in env and "WORLD_SIZE" in env:
         return "torchrun"
-    return _launcher_under_torchrun(env)
-
-
-def _launcher_under_torchrun(env: Mapping[str, str]) -> str:
-    """:func:`detect_launcher`, not counting torchrun's variables."""
     if "OMPI_COMM_WORLD_SIZE" in env:
         return "openmpi"
     if "PALS_RANKID" in env or ("PMI_LOCAL_RANK" in env and "PMI_SIZE" in env):
@@ -111,11 +70,7 @@ def _int(env: Mapping[str, str], *names: str, default: int | None = None) -> int
 
 
 def slurm_tasks_per_node(text: str) -> list[int]:
-    """Expand Slurm's tasks-per-node syntax: ``"2(x3),1"`` is ``[2, 2, 2, 1]``.
-
-    >>> slurm_tasks_per_node("4(x2),3")
-    [4, 4, 3]
-    """
+    """Expand Slurm's tasks-per-node syntax: ``"2(x3),1"`` is ``[2, 2, 2, 1]``."""
     counts = []
     for part in text.split(","):
         match = re.fullmatch(r"(\d+)(?:\(x(\d+)\))?", part.strip())
@@ -126,14 +81,9 @@ def slurm_tasks_per_node(text: str) -> list[int]:
 
 
 def identify(env: Mapping[str, str]) -> Ranks:
-    """Rank, world size, local rank and local world size from whichever launcher's variables are set.
-
-    torchrun's ``RANK`` and ``WORLD_SIZE`` without the ``TORCHELASTIC_RUN_ID``
-    torchrun sets, beside an MPI launcher's own disagreeing variables, were
-    left in the shell: :class:`LauncherConflict`, naming them.
-    """
+    """This process's :class:`Ranks`, from whichever launcher's variables are set (see :class:`LauncherConflict`)."""
     ranks = _read(env, detect_launcher(env))
-    started_by = _launcher_under_torchrun(env)
+    started_by = detect_launcher(env, torchrun=False)
     if ranks.launcher == "torchrun" and "TORCHELASTIC_RUN_ID" not in env and started_by in MPI_LAUNCHERS:
         mpi = _read(env, started_by)
         if (mpi.rank, mpi.world_size) != (ranks.rank, ranks.world_size):
@@ -146,7 +96,6 @@ def identify(env: Mapping[str, str]) -> Ranks:
 
 
 def _read(env: Mapping[str, str], launcher: str) -> Ranks:
-    """The numbers ``launcher`` put in ``env``."""
     if launcher == "none":
         return Ranks("none", 0, 1, 0, 1)
     if launcher == "torchrun":
@@ -175,30 +124,15 @@ def _read(env: Mapping[str, str], launcher: str) -> Ranks:
 
 
 def expand_nodelist(text: str) -> list[str]:
-    """Expand Slurm's compressed host list: ``"gpu[01-03,7],login"`` is gpu01, gpu02, gpu03, gpu7, login.
-
-    Ranges keep their zero padding; a name may hold several bracket groups
-    (``"r[1-2]n[0-1]"`` gives r1n0, r1n1, r2n0, r2n1).
-
-    >>> expand_nodelist("node[01-03,7]")
-    ['node01', 'node02', 'node03', 'node7']
-    """
-    names, depth, start = [], 0, 0
-    for i, char in enumerate(text + ","):  # split at commas outside brackets
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        if depth < 0 or (char == "," and depth == 0):
-            if depth < 0 or i == start:
-                raise ValueError(f"cannot read the host list {text!r}")
-            names += _expand_one(text[start:i], text)
-            start = i + 1
-    if depth != 0:
-        raise ValueError(f"cannot read the host list {text!r}: unbalanced brackets")
-    return names
+    """Expand Slurm's compressed host list: ``"gpu[01-03,7],login"`` is gpu01, gpu02, gpu03, gpu7, login."""
+    names = re.split(r",(?![^\[]*\])", text)  # at the commas outside brackets
+    if not all(re.fullmatch(r"(?:[^\[\],]+|\[[^\[\]]*\])+", name) for name in names):
+        raise ValueError(f"cannot read the host list {text!r}: empty names or unbalanced brackets")
+    return [host for name in names for host in _expand_one(name, text)]
 
 
 def _expand_one(name: str, whole: str) -> list[str]:
-    match = re.match(r"([^\[]*)\[([^\]]*)\](.*)", name)
-    if not match:
+    if not (match := re.match(r"([^\[]*)\[([^\]]*)\](.*)", name)):
         return [name]
     head, ranges, tail = match.groups()
     out = []
@@ -236,13 +170,8 @@ def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
 
 
 def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
-    """(host, port) where rank 0 waits for the others; a ValueError, naming the fix, when nothing can tell.
-
-    A world of one meets on a free local port. Otherwise the port is
-    :func:`job_port`'s and the host ``MASTER_ADDR`` if set, ``127.0.0.1``
-    when all ranks share one host, rank 0's name sent by mpi4py under MPI,
-    else the first host of the job's host list (launchers place ranks in host order).
-    """
+    """(host, port) where rank 0 waits for the others: ``MASTER_ADDR`` if set, ``127.0.0.1`` on one host, rank 0's
+    name sent by mpi4py under MPI, else the first host of the job (launchers place ranks in host order)."""
     if ranks.launcher == "none":
         return "127.0.0.1", free_port()
     port = job_port(env)
@@ -258,10 +187,10 @@ def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
     return hosts[0], port
 
 
-def free_port() -> int:
-    """A TCP port free on this host right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (``""``: on every interface)."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -271,11 +200,7 @@ def rendezvous_over_mpi(ranks: Ranks) -> tuple[str, int] | None:
         from mpi4py import MPI  # type: ignore[import-not-found]
     except ImportError:
         return None
-    found = None
-    if ranks.rank == 0:
-        with socket.socket() as s:
-            s.bind(("", 0))
-            found = (socket.gethostname(), s.getsockname()[1])
+    found = (socket.gethostname(), free_port("")) if ranks.rank == 0 else None
     return MPI.COMM_WORLD.bcast(found, root=0)
 
 
@@ -293,20 +218,8 @@ class Placement:
 
 def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_world_size: int,
                    env: Mapping[str, str], nccl: bool = True) -> Placement:
-    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``).
-
-    With a GPU for every process on the node, local rank ``r`` takes GPU
-    ``r``. With fewer, but ``CUDA_VISIBLE_DEVICES`` set (srun
-    ``--gpus-per-task``, an affinity wrapper), each process was given its
-    own: it takes the first it sees. ``auto`` falls back to gloo only when
-    the process sees no GPU (or PyTorch has no nccl); processes that share
-    GPUs they cannot each have one of are an error, since nccl would stop.
-
-    >>> choose_backend("auto", 1, 3, 4, {"CUDA_VISIBLE_DEVICES": "0"}).device
-    'cuda:0'
-    >>> choose_backend("auto", 0, 0, 4, {}).backend
-    'gloo'
-    """
+    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``); processes
+    that would share a GPU are an error (nccl would stop). ``auto`` falls back to gloo only without a GPU."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "gloo":
@@ -337,4 +250,4 @@ def real_ezpz():
         import ezpz  # type: ignore[import-not-found]
     except Exception:
         return None
-    return ezpz if callable(getattr(ezpz, "setup_torch", None)) and callable(getattr(ezpz, "get_local_rank", None)) else None
+    return ezpz if all(callable(getattr(ezpz, name, None)) for name in ("setup_torch", "get_local_rank")) else None
