@@ -1,7 +1,4 @@
-"""Checkers for the book's exercises: each runs your function on tiny seeded data and names its first mistake.
-
-``check_*`` watch what yours does and compare its result with the package's own; ``hint`` and ``solution`` help.
-"""
+"""Checkers for the book's exercises: each runs your function on tiny seeded data and names its first mistake."""
 
 from __future__ import annotations
 
@@ -16,8 +13,12 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
+from mnist_lessons.checks import check_choice as check_one_of
+from mnist_lessons.config import MIN_SEEDS, SEEDS
+from mnist_lessons.experiments.verdicts import verdict
 from mnist_lessons.models import NonlinearClassifier
 from mnist_lessons.training import loops
+from mnist_lessons.training.recipe import RunConfig, run
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,10 @@ class _Watch:
             return method(*args, **kwargs)
         return recorded
 
-    def loss(self, base: nn.Module) -> Callable:
-        """``base`` as a loss function that notes whether it was given probabilities rather than logits."""
-        def loss_fn(scores, labels):
-            self.softmaxed |= _probabilities(scores)
-            return base(scores, labels)
-        return loss_fn
+    def loss(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy, noting whether it was given probabilities rather than raw scores."""
+        self.softmaxed |= _probabilities(scores)
+        return nn.functional.cross_entropy(scores, labels)
 
 
 def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
@@ -85,7 +84,7 @@ def _raised(exercise: str, error: Exception, fn: Callable) -> Feedback:
 
 
 def _seeded(fn: Callable, *args, seed: int = 2) -> Any:
-    """``fn(*args)`` with the global generator seeded, and its state restored after."""
+    """``fn(*args)`` with the global generator seeded; its state is restored after."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return fn(*args)
@@ -100,7 +99,6 @@ def _attempt(exercise: str, fn: Callable, *args) -> tuple[Any, Feedback | None]:
 
 
 def _first(exercise: str, mistakes: list[tuple[bool, str]]) -> Feedback | None:
-    """Feedback on the first ``(found, message)`` mistake found, or None."""
     return next((Feedback(exercise, False, message) for found, message in mistakes if found), None)
 
 
@@ -125,7 +123,7 @@ def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable
     mine, theirs = _tiny_model().eval(), _tiny_model()  # a right answer switches to training mode itself
     optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
     watch = _Watch(mine, optimizer)
-    returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss(nn.CrossEntropyLoss()), optimizer))
+    returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss, optimizer))
     if failed:
         return failed, None, None
     sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
@@ -133,20 +131,19 @@ def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable
     order, count = [e for e in watch.events if e in ("backward", "step", "zero_grad")], Counter(watch.events)
     return _first(exercise, [
         (count["forward"] == 0, "the model was never called: compute the scores with pred = model(X)."),
-        (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, "
-                               "or dropout stays off while training."),
-        (watch.softmaxed, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies "
-                          "the softmax itself, so give it the model's raw scores."),
+        (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, or dropout stays "
+         "off while training."),
+        (watch.softmaxed, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies the softmax "
+         "itself, so give it the model's raw scores."),
         (count["backward"] == 0, "no gradient was computed: call loss.backward() after computing the loss."),
         (count["step"] == 0, "the weights never moved: call optimizer.step() after loss.backward()."),
         (count["zero_grad"] == 0, "the gradients were never zeroed, so each step also holds every earlier batch's "
-                                  "gradient: call optimizer.zero_grad() once per step."),
-        (("backward", "zero_grad") in zip(order, order[1:]), "optimizer.zero_grad() ran between loss.backward() "
-         "and optimizer.step(), so each step used a zero gradient: reset after the step (or before the backward "
-         "pass)."),
+         "gradient: call optimizer.zero_grad() once per step."),
+        (("backward", "zero_grad") in zip(order, order[1:]), "optimizer.zero_grad() ran between loss.backward() and "
+         "optimizer.step(), so each step used a zero gradient: reset after the step (or before the backward pass)."),
         (count["step"] != batches, f"{count['step']} optimiser steps for {batches} batches: take one step per batch."),
-        (not _same_weights(mine, theirs), "the steps did not give the package's weights: compare your loop with "
-                                          "the five parts of a training step."),
+        (not _same_weights(mine, theirs), "the steps did not give the package's weights: compare your loop with the "
+         "five parts of a training step."),
     ]), returned, expected
 
 
@@ -183,22 +180,20 @@ def check_training_step(fn: Callable) -> Feedback:
 
 def check_evaluate(fn: Callable) -> Feedback:
     """Check ``fn(loader, model, loss_fn) -> (accuracy in %, mean loss per example)``."""
-    exercise, model = "evaluate", _tiny_model().eval()
+    exercise, model, before = "evaluate", _tiny_model(), _tiny_model().eval()  # a right answer calls model.eval()
     with torch.no_grad():  # labels the model gets wrong in the two large batches and right in the small one
-        batches = [(X, (model(X).argmax(1) + (0 if len(y) == 3 else 1)) % 10) for X, y in _batches((30, 30, 3))]
-    model.train()  # a right answer switches dropout off itself
-    before = copy.deepcopy(model)
+        batches = [(X, (before(X).argmax(1) + (0 if len(y) == 3 else 1)) % 10) for X, y in _batches((30, 30, 3))]
     watch = _Watch(model)
-    returned, failed = _attempt(exercise, fn, batches, model, watch.loss(nn.CrossEntropyLoss()))
+    returned, failed = _attempt(exercise, fn, batches, model, watch.loss)
     mistake = failed or _first(exercise, [
-        (any(watch.modes), "the model ran in training mode, so dropout changed its answers at random: "
-                           "call model.eval() before the loop."),
+        (any(watch.modes), "the model ran in training mode, so dropout changed its answers at random: call "
+         "model.eval() before the loop."),
         (not _same_weights(model, before), "the weights changed: evaluation must only measure, with no optimiser "
-                                           "step."),
-        (watch.softmaxed, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the "
-                          "model's raw scores."),
-        (any(watch.grad_enabled), "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as "
-                                  "nothing is trained here (faster, less memory)."),
+         "step."),
+        (watch.softmaxed, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the model's raw "
+         "scores."),
+        (any(watch.grad_enabled), "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as nothing "
+         "is trained here (faster, less memory)."),
     ])
     if mistake:
         return mistake
@@ -206,17 +201,17 @@ def check_evaluate(fn: Callable) -> Feedback:
         accuracy, loss = (float(v) for v in returned)
     except (TypeError, ValueError):
         return Feedback(exercise, False, f"it returned {returned!r}: return two numbers, (accuracy in %, mean loss).")
-    right = loops.evaluate(batches, before.eval(), nn.CrossEntropyLoss())
+    right = loops.evaluate(batches, before, nn.CrossEntropyLoss())
     per_batch = [loops.evaluate([b], before, nn.CrossEntropyLoss()) for b in batches]
+    batch_accuracy, batch_loss = (sum(m) / len(batches) for m in zip(*per_batch))  # each batch counting the same
     close = lambda a, b: math.isclose(a, b, rel_tol=1e-6)  # noqa: E731
     return _first(exercise, [
         (close(accuracy, right.accuracy / 100), f"the accuracy {accuracy:.4f} is a fraction: multiply by 100 for a "
-                                                "percentage."),
-        (close(accuracy, sum(e.accuracy for e in per_batch) / len(batches)), "the accuracy is an average of the "
-         "batches' accuracies, which weighs the small last batch's images more: count correct answers over all "
-         "images."),
-        (close(loss, sum(e.loss for e in per_batch) / len(batches)), "the loss is an average of the batches' mean "
-         "losses: multiply each by its batch's size, add them up, divide by the number of images."),
+         "percentage."),
+        (close(accuracy, batch_accuracy), "the accuracy is an average of the batches' accuracies, which weighs the "
+         "small last batch's images more: count correct answers over all images."),
+        (close(loss, batch_loss), "the loss is an average of the batches' mean losses: multiply each by its batch's "
+         "size, add them up, divide by the number of images."),
         (not (close(accuracy, right.accuracy) and close(loss, right.loss)), f"it gave ({accuracy:.3f} %, {loss:.4f}), "
          f"the package's evaluate ({right.accuracy:.3f} %, {right.loss:.4f}) on the same batches."),
     ]) or Feedback(exercise, True, "evaluation mode, no gradients, and accuracy and loss averaged over images.")
@@ -235,28 +230,27 @@ def check_model(model: nn.Module | type) -> Feedback:
         return _raised(exercise, error, (model if isinstance(model, type) else type(model)).forward)
     if tuple(scores.shape) != (16, 10):
         return Feedback(exercise, False, f"16 images gave scores of shape {tuple(scores.shape)}: the network must "
-                                         "give (16, 10), ten scores per image.")
+                        "give (16, 10), ten scores per image.")
     if _probabilities(scores):
         return Feedback(exercise, False, "the scores are probabilities (a softmax at the end): return raw scores, "
-                                         "nn.CrossEntropyLoss applies the softmax itself.")
+                        "nn.CrossEntropyLoss applies the softmax itself.")
     net.eval()
     with torch.no_grad():
         zero = net(torch.zeros(1, 1, 28, 28))
         a, b = net(X[:1]) - zero, net(2 * X[:1]) - zero
     if torch.allclose(b, 2 * a, rtol=1e-4, atol=1e-5):
         return Feedback(exercise, False, "the network is linear in its input: two nn.Linear layers with nothing "
-                                         "between them are one linear map. Put an activation such as nn.ReLU() "
-                                         "between them.")
+                        "between them are one linear map. Put an activation such as nn.ReLU() between them.")
     net.train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     losses = _seeded(lambda: [reference_training_step(net, nn.CrossEntropyLoss(), optimizer, X, y)
                               for _ in range(60)], seed=0)
     if not losses[-1] < 0.7 * losses[0]:
         return Feedback(exercise, False, f"60 steps on one batch took the loss only from {losses[0]:.3f} to "
-                                         f"{losses[-1]:.3f}: check that every layer's parameters are registered "
-                                         "(layers assigned as attributes in __init__).")
-    return Feedback(exercise, True, f"ten raw scores per image, nonlinear, and it learns: 60 steps on one batch "
-                                    f"took its loss from {losses[0]:.2f} to {losses[-1]:.2f}.")
+                        f"{losses[-1]:.3f}: check that every layer's parameters are registered (layers assigned as "
+                        "attributes in __init__).")
+    return Feedback(exercise, True, f"ten raw scores per image, nonlinear, and it learns: 60 steps on one batch took "
+                    f"its loss from {losses[0]:.2f} to {losses[-1]:.2f}.")
 
 
 def reference_choice(results: list[dict]) -> dict:
@@ -264,18 +258,14 @@ def reference_choice(results: list[dict]) -> dict:
     return max(results, key=lambda r: r["val_acc"])
 
 
-#: Three settings whose best training, validation and test accuracies are three different ones.
-CHOICE_RESULTS = [
-    {"setting": "A", "train_acc": 96.0, "val_acc": 90.0, "test_acc": 93.0},
-    {"setting": "B", "train_acc": 95.0, "val_acc": 92.0, "test_acc": 91.0},
-    {"setting": "C", "train_acc": 99.0, "val_acc": 91.0, "test_acc": 90.0},
-]
-
-
 def check_choice(fn: Callable) -> Feedback:
     """Check ``fn(results)``: it picks the best setting (the dict or its ``"setting"``) from result dicts."""
-    exercise = "choice"
-    picked, failed = _attempt(exercise, fn, [dict(r) for r in CHOICE_RESULTS])
+    exercise, results = "choice", [  # the best training, validation and test accuracies: three different settings
+        {"setting": "A", "train_acc": 96.0, "val_acc": 90.0, "test_acc": 93.0},
+        {"setting": "B", "train_acc": 95.0, "val_acc": 92.0, "test_acc": 91.0},
+        {"setting": "C", "train_acc": 99.0, "val_acc": 91.0, "test_acc": 90.0},
+    ]
+    picked, failed = _attempt(exercise, fn, results)
     name = picked.get("setting") if isinstance(picked, dict) else picked
     by_setting = {
         "B": (True, "chosen by validation accuracy; the test set stays unused until the end."),
@@ -310,25 +300,20 @@ def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None
 
 
 def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str, data: Any,
-                  base: Any = None) -> Feedback:
-    """Check a results table ``{value: {seed: final validation accuracy in %}}`` against the package's own runs
-    of ``base.replace(**{setting: value, "seed": seed})``: a row passes when its paired differences hold zero."""
-    from mnist_lessons.config import MIN_SEEDS, SEEDS
-    from mnist_lessons.experiments.verdicts import verdict
-    from mnist_lessons.training.recipe import RunConfig, run
-
-    exercise = "results"
+                  base: RunConfig | None = None) -> Feedback:
+    """Check ``{value: {seed: final validation accuracy in %}}`` against the package's runs of ``base``, by seed."""
+    exercise, first_seeds = "results", list(SEEDS[:MIN_SEEDS])
     if not table:
         return Feedback(exercise, None, f"no results yet: fill a dict {{value: {{seed: validation accuracy}}}}, one "
-                                        f"row per {setting}, from the seeds {list(SEEDS[:MIN_SEEDS])}.")
+                        f"row per {setting}, from the seeds {first_seeds}.")
     seeds = {value: sorted(row) for value, row in table.items()}
     if len({tuple(s) for s in seeds.values()}) > 1:
         return Feedback(exercise, False, f"the rows were trained from different seeds ({seeds}): train every {setting} "
-                                         "from the same seeds, so that the comparison is paired.")
+                        "from the same seeds, so that the comparison is paired.")
     row_seeds = next(iter(seeds.values()))
     if len(row_seeds) < MIN_SEEDS:
         return Feedback(exercise, False, f"{len(row_seeds)} seed(s) per row: one run cannot tell a setting from its "
-                                         f"seed; train each from at least {MIN_SEEDS}, e.g. {list(SEEDS[:MIN_SEEDS])}.")
+                        f"seed; train each from at least {MIN_SEEDS}, e.g. {first_seeds}.")
     if all(0 <= v <= 1 for row in table.values() for v in row.values()):
         return Feedback(exercise, False, "every accuracy is at most 1: give them in %, as the book does (x 100).")
     base = RunConfig() if base is None else base
@@ -347,7 +332,7 @@ def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str,
         v = verdict(f"{setting}={value}", "yours", "reference", mine, [h.val_acc[-1] for h in histories])
         if v.outcome is not None and verdict("", "", "", mine, [h.train_acc[-1] for h in histories]).outcome is None:
             return Feedback(exercise, False, f"the row {setting}={value!r} matches the reference's training accuracy, "
-                                             "not its validation accuracy: record history.val_acc[-1].")
+                            "not its validation accuracy: record history.val_acc[-1].")
         ok &= v.outcome is None
         notes.append(f"{setting}={value}: {v.text()} against the reference"
                      + ("" if v.outcome is None else " (told apart: check the recipe, one change at a time)"))
@@ -381,25 +366,18 @@ HINTS = {
     "results": "For each value and each seed: result = run(RunConfig(<setting>=value, seed=seed, epochs=...), "
                "splits); table[value][seed] = result.history.val_acc[-1] (validation, in %).",
 }
-EXERCISES = tuple(HINTS)
 SOLUTIONS: dict[str, Callable | type] = {
     "training_step": reference_training_step, "train_one_epoch": loops.train_one_epoch,
     "evaluate": loops.evaluate, "model": NonlinearClassifier, "choice": reference_choice,
 }
 
 
-def _known(name: str) -> str:
-    if name not in EXERCISES:
-        raise ValueError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
-    return name
-
-
 def hint(name: str) -> None:
     """Print a hint for exercise ``name``."""
-    print(HINTS[_known(name)])
+    print(HINTS[check_one_of("exercise", name, HINTS)])
 
 
 def solution(name: str) -> None:
     """Print the worked solution of exercise ``name``: the package's own, tested code (or its hint)."""
-    name = _known(name)
+    name = check_one_of("exercise", name, HINTS)
     print(inspect.getsource(SOLUTIONS[name]) if name in SOLUTIONS else HINTS[name])

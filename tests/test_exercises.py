@@ -278,7 +278,7 @@ def test_hints_and_solutions_print(capsys):
     ex.solution("train_one_epoch")
     out = capsys.readouterr().out
     assert "torch.no_grad()" in out and "def train_one_epoch" in out
-    with pytest.raises(ValueError, match="no exercise 'loop'"):
+    with pytest.raises(ValueError, match="unknown exercise 'loop'"):
         ex.hint("loop")
 
 
