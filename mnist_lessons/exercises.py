@@ -29,17 +29,14 @@ class Feedback:
     ok: bool | None
     message: str
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:  # str() uses it too
         mark = {True: "✓ right", False: "✗ not yet", None: "·"}[self.ok]
         return f"{mark} ({self.exercise}): {self.message}"
-
-    __repr__ = __str__
 
 
 def _probabilities(scores: torch.Tensor) -> bool:
     """Whether every row of ``scores`` is non-negative and sums to 1: a softmax was applied."""
-    scores = scores.detach()
-    rows = scores.sum(dim=1)
+    rows = scores.detach().sum(dim=1)
     return bool((scores >= 0).all()) and torch.allclose(rows, torch.ones_like(rows), atol=1e-4)
 
 
@@ -121,15 +118,13 @@ def _same_weights(a: nn.Module, b: nn.Module) -> bool:
 def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable, batches: int) -> tuple:
     """Run ``fn`` and ``reference`` on ``arguments(model, loss_fn, optimizer)``: (first mistake, both results)."""
     mine, theirs = _tiny_model().eval(), _tiny_model()  # a right answer switches to training mode itself
+    sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    expected = _seeded(reference, *arguments(theirs, nn.CrossEntropyLoss(), sgd))
     optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
     watch = _Watch(mine, optimizer)
     returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss, optimizer))
-    if failed:
-        return failed, None, None
-    sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
-    expected = _seeded(reference, *arguments(theirs, nn.CrossEntropyLoss(), sgd))
     order, count = [e for e in watch.events if e in ("backward", "step", "zero_grad")], Counter(watch.events)
-    return _first(exercise, [
+    return failed or _first(exercise, [
         (count["forward"] == 0, "the model was never called: compute the scores with pred = model(X)."),
         (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, or dropout stays "
          "off while training."),
@@ -173,8 +168,8 @@ def check_training_step(fn: Callable) -> Feedback:
     if mistake:
         return mistake
     if not isinstance(returned, (float, int)) or not math.isclose(returned, expected, rel_tol=1e-6):
-        return Feedback(exercise, False, f"the step was right, but it returned {returned!r}, not the batch's loss as "
-                                         f"a number ({expected:.4f}): return loss.item().")
+        return Feedback(exercise, False, f"the step was right, but it returned {returned!r}, not the batch's loss as a "
+                        f"number ({expected:.4f}): return loss.item().")
     return Feedback(exercise, True, "forward, loss, backward, step, reset, and the loss returned as a number.")
 
 
@@ -219,7 +214,7 @@ def check_evaluate(fn: Callable) -> Feedback:
 
 def check_model(model: nn.Module | type) -> Feedback:
     """Check a multilayer network (or its class): MNIST images in, ten raw scores out, nonlinear, trainable."""
-    exercise = "model"
+    exercise, cls = "model", model if isinstance(model, type) else type(model)
     try:
         with torch.random.fork_rng():
             torch.manual_seed(0)
@@ -227,7 +222,7 @@ def check_model(model: nn.Module | type) -> Feedback:
             X, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
             scores = net(X)
     except Exception as error:  # the student's code
-        return _raised(exercise, error, (model if isinstance(model, type) else type(model)).forward)
+        return _raised(exercise, error, cls.forward)
     if tuple(scores.shape) != (16, 10):
         return Feedback(exercise, False, f"16 images gave scores of shape {tuple(scores.shape)}: the network must "
                         "give (16, 10), ten scores per image.")
@@ -267,15 +262,14 @@ def check_choice(fn: Callable) -> Feedback:
     ]
     picked, failed = _attempt(exercise, fn, results)
     name = picked.get("setting") if isinstance(picked, dict) else picked
-    by_setting = {
+    unknown = (False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
+    ok, message = {  # by the setting it picked
         "B": (True, "chosen by validation accuracy; the test set stays unused until the end."),
         "A": (False, "it chose by test accuracy. Choose by validation accuracy: the test set must not choose, or its "
                      "score stops being honest."),
         "C": (False, "it chose by training accuracy. Choose by validation accuracy: training accuracy rewards "
                      "learning the training images by heart."),
-    }
-    unknown = (False, f"it returned {picked!r}: return the best result's dict or its 'setting'.")
-    ok, message = by_setting.get(name, unknown) if isinstance(name, str) else unknown
+    }.get(name if isinstance(name, str) else None, unknown)
     return failed or Feedback(exercise, ok, message)
 
 
@@ -300,7 +294,7 @@ def check_sanity(initial_loss: float | None = None, one_batch_loss: float | None
 
 
 def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str, data: Any,
-                  base: RunConfig | None = None) -> Feedback:
+                  base: RunConfig = RunConfig()) -> Feedback:
     """Check ``{value: {seed: final validation accuracy in %}}`` against the package's runs of ``base``, by seed."""
     exercise, first_seeds = "results", list(SEEDS[:MIN_SEEDS])
     if not table:
@@ -316,7 +310,6 @@ def check_results(table: Mapping[Any, Mapping[int, float]] | None, setting: str,
                         f"seed; train each from at least {MIN_SEEDS}, e.g. {first_seeds}.")
     if all(0 <= v <= 1 for row in table.values() for v in row.values()):
         return Feedback(exercise, False, "every accuracy is at most 1: give them in %, as the book does (x 100).")
-    base = RunConfig() if base is None else base
     notes, ok = [], True
     for value, row in table.items():
         try:
