@@ -44,20 +44,14 @@ class _Watch:
     """Records, in order, what a student's function does to the model, the loss and the optimiser."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
-        self.events: list[str] = []
-        self.modes: list[bool] = []
-        self.grad_enabled: list[bool] = []
+        self.events: list[str] = []  # backward, step and zero_grad, in order
+        self.forwards: list[tuple[bool, bool]] = []  # each forward pass's (training mode, autograd on)
         self.softmaxed = False
-        model.register_forward_pre_hook(self._forward)
+        model.register_forward_pre_hook(lambda net, _: self.forwards.append((net.training, torch.is_grad_enabled())))
         next(model.parameters()).register_hook(lambda grad: self.events.append("backward"))  # grad unchanged
         if optimizer is not None:
             for name in ("step", "zero_grad"):
                 setattr(optimizer, name, self._wrap(name, getattr(optimizer, name)))
-
-    def _forward(self, module, args) -> None:
-        self.events.append("forward")
-        self.modes.append(module.training)
-        self.grad_enabled.append(torch.is_grad_enabled())
 
     def _wrap(self, name: str, method: Callable) -> Callable:
         def recorded(*args, **kwargs):
@@ -123,11 +117,11 @@ def _steps(exercise: str, fn: Callable, reference: Callable, arguments: Callable
     optimizer = torch.optim.SGD(mine.parameters(), lr=0.1)
     watch = _Watch(mine, optimizer)
     returned, failed = _attempt(exercise, fn, *arguments(mine, watch.loss, optimizer))
-    order, count = [e for e in watch.events if e in ("backward", "step", "zero_grad")], Counter(watch.events)
+    order, count = watch.events, Counter(watch.events)
     return failed or _first(exercise, [
-        (count["forward"] == 0, "the model was never called: compute the scores with pred = model(X)."),
-        (not all(watch.modes), "the model ran in evaluation mode: call model.train() before the loop, or dropout stays "
-         "off while training."),
+        (not watch.forwards, "the model was never called: compute the scores with pred = model(X)."),
+        (not all(training for training, _ in watch.forwards), "the model ran in evaluation mode: call model.train() "
+         "before the loop, or dropout stays off while training."),
         (watch.softmaxed, "the loss was given probabilities (a softmax): nn.CrossEntropyLoss applies the softmax "
          "itself, so give it the model's raw scores."),
         (count["backward"] == 0, "no gradient was computed: call loss.backward() after computing the loss."),
@@ -181,14 +175,14 @@ def check_evaluate(fn: Callable) -> Feedback:
     watch = _Watch(model)
     returned, failed = _attempt(exercise, fn, batches, model, watch.loss)
     mistake = failed or _first(exercise, [
-        (any(watch.modes), "the model ran in training mode, so dropout changed its answers at random: call "
-         "model.eval() before the loop."),
+        (any(training for training, _ in watch.forwards), "the model ran in training mode, so dropout changed its "
+         "answers at random: call model.eval() before the loop."),
         (not _same_weights(model, before), "the weights changed: evaluation must only measure, with no optimiser "
          "step."),
         (watch.softmaxed, "the loss was given probabilities (a softmax): give nn.CrossEntropyLoss the model's raw "
          "scores."),
-        (any(watch.grad_enabled), "autograd recorded every forward pass: wrap the loop in torch.no_grad(), as nothing "
-         "is trained here (faster, less memory)."),
+        (any(grad for _, grad in watch.forwards), "autograd recorded every forward pass: wrap the loop in "
+         "torch.no_grad(), as nothing is trained here (faster, less memory)."),
     ])
     if mistake:
         return mistake
@@ -236,7 +230,6 @@ def check_model(model: nn.Module | type) -> Feedback:
     if torch.allclose(b, 2 * a, rtol=1e-4, atol=1e-5):
         return Feedback(exercise, False, "the network is linear in its input: two nn.Linear layers with nothing "
                         "between them are one linear map. Put an activation such as nn.ReLU() between them.")
-    net.train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     losses = _seeded(lambda: [reference_training_step(net, nn.CrossEntropyLoss(), optimizer, X, y)
                               for _ in range(60)], seed=0)
