@@ -76,10 +76,7 @@ class NonlinearClassifier(nn.Module):
         super().__init__()
         sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
-        one_for_all = isinstance(activation, (str, nn.Module, type))
-        if not one_for_all and not hasattr(activation, "__iter__"):
-            raise TypeError(f"activation must be a name, an nn.Module or one per hidden layer, got {activation!r}")
-        activations = [activation] * len(sizes) if one_for_all else list(activation)
+        activations = list(activation) if isinstance(activation, (list, tuple)) else [activation] * len(sizes)
         if len(activations) != len(sizes):
             raise ValueError(f"activation lists one per hidden layer: got {len(activations)} for {len(sizes)} layers")
         layers: list[nn.Module] = []
@@ -110,15 +107,9 @@ class ConvClassifier(nn.Module):
         blocks: list[nn.Module] = []
         in_channels, side = IMAGE_SHAPE[0], IMAGE_SHAPE[1]
         for width in widths:
-            blocks.append(
-                nn.Sequential(
-                    # no bias: the batch norm right after it has its own shift
-                    nn.Conv2d(in_channels, width, kernel_size, padding=kernel_size // 2, bias=False),
-                    nn.BatchNorm2d(width),
-                    nn.ReLU(),
-                    nn.MaxPool2d(2),
-                )
-            )
+            # no bias: the batch norm right after it has its own shift
+            conv = nn.Conv2d(in_channels, width, kernel_size, padding=kernel_size // 2, bias=False)
+            blocks.append(nn.Sequential(conv, nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)))
             in_channels, side = width, side // 2
         self.features = nn.Sequential(*blocks)
         self.flatten = nn.Flatten()
@@ -174,9 +165,8 @@ def describe_network(name: str, **options) -> dict:
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
-    """The network a file written by ``--save`` holds, rebuilt; given ``model`` (and options), it must be that one.
-
-    A file of bare weights (a plain ``state_dict``) needs ``model`` to say what it is."""
+    """The network a ``--save`` file holds, rebuilt; given ``model`` (and options), it must be that one.
+    A file of bare weights (a plain ``state_dict``) needs ``model``."""
     from .outputs import WEIGHTS_FORMAT
 
     try:
