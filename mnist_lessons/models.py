@@ -136,8 +136,7 @@ def model_options(name: str) -> tuple[str, ...]:
 def build_model(name: str, **options) -> nn.Module:
     """A freshly initialised network by name (see :data:`MODELS`), with its options; seed first to reproduce it."""
     accepted = model_options(name)
-    unknown = [key for key in options if key not in accepted]
-    if unknown:
+    if unknown := [key for key in options if key not in accepted]:
         raise ValueError(f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}")
     return MODELS[name](**options)
 

@@ -113,10 +113,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
     """Write ``name.json``, ``.bin`` and ``.js`` for ``model`` into ``directory`` or ``$MNIST_LESSONS_EXPORT_DIR``
     (neither: nothing, ``None``), checked first on scribbles and ``check_images``; ``val_acc`` is in percent."""
-    if directory is None:
-        directory = os.environ.get(EXPORT_ENV)
-        if not directory:
-            return None
+    if directory is None and not (directory := os.environ.get(EXPORT_ENV)):
+        return None
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a simple identifier such as 'cnn', got {name!r}")
     val_acc = check_number("val_acc", val_acc, minimum=0.0)
