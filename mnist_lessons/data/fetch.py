@@ -1,5 +1,5 @@
 """Where MNIST lives (:func:`data_dir`), and getting its four raw files there from :data:`SOURCES`, verified by MD5,
-each put in place with :func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves half a file."""
+each put in place by :func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves half a file."""
 
 from __future__ import annotations
 
