@@ -6,7 +6,6 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Union
 
 import torch
 from torch import nn
@@ -196,7 +195,7 @@ def load_weights(path, model: str | None = None, **options) -> nn.Module:
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: One ``(X, y)`` pair or an iterable of them: a ``DataLoader``, ``TensorBatches``, a list.
-Batches = Union[Batch, Iterable[Batch]]
+Batches = Batch | Iterable[Batch]
 
 
 def as_batches(name: str, data: Batches) -> Iterator[Batch]:
