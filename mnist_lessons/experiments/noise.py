@@ -133,11 +133,9 @@ class SeedSweep:
     studies: dict[str, SeedStudy]
 
     def __getitem__(self, label: str) -> SeedStudy:
-        try:
-            return self.studies[label]
-        except KeyError:
-            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; "
-                           f"labels: {list(self.studies)}") from None
+        if label not in self.studies:
+            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}")
+        return self.studies[label]
 
     def ranked(self) -> list[SeedStudy]:
         """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
