@@ -90,10 +90,9 @@ class SeedStudy:
 
     def curve(self, metric: str | None = None) -> tuple[list[int], list[float], list[float]]:
         """Per-epoch ``(epochs, mean, std)`` of ``metric`` across the seeds' histories, for a band plot."""
-        metric = metric or self.metric
         if not self.runs:
             raise ValueError(f"study {self.label!r} holds no runs (made from values only); it has no curves")
-        columns = [column(r.history, metric) for r in self.runs]
+        columns = [column(r.history, metric or self.metric) for r in self.runs]
         lengths = {len(c) for c in columns}
         if len(lengths) != 1:
             raise ValueError(f"runs of {self.label!r} have different numbers of epochs: {sorted(lengths)}")
@@ -197,6 +196,5 @@ class LessonNoise:
 
 def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
     """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings."""
-    linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear")
-    mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer")
-    return LessonNoise(linear, mlp)
+    return LessonNoise(linear=seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear"),
+                       mlp=seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer"))
