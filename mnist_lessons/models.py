@@ -12,6 +12,7 @@ from torch import nn
 
 from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
+from .outputs import WEIGHTS_FORMAT
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
@@ -165,8 +166,6 @@ def describe_network(name: str, **options) -> dict:
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
     """The network a ``--save`` file holds, rebuilt; given ``model`` (and options), it must be that one.
     A file of bare weights (a plain ``state_dict``) needs ``model``."""
-    from .outputs import WEIGHTS_FORMAT
-
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
