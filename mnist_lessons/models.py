@@ -164,8 +164,7 @@ def describe_network(name: str, **options) -> dict:
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
-    """The network a ``--save`` file holds, rebuilt; given ``model`` (and options), it must be that one.
-    A file of bare weights (a plain ``state_dict``) needs ``model``."""
+    """The network in a ``--save`` file, rebuilt; a given ``model`` (with options) must match, bare weights need one."""
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -85,8 +85,7 @@ def missing_files(root: Path) -> list[str]:
 
 
 def ensure_mnist(root: Path) -> str:
-    """Make sure the four raw files are valid in ``<root>/MNIST/raw/`` (``root`` from :func:`data_dir`); returns
-    ``"local"`` when all were there, else the sources that gave the missing ones (``"a+b"``)."""
+    """Make sure ``<root>/MNIST/raw/`` holds the four valid files; "local", or the sources that gave them ("a+b")."""
     raw = raw_dir(root)
     try:
         _refuse_what_is_in_the_way(raw)

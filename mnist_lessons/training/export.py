@@ -99,8 +99,7 @@ def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tens
 
 
 def exported(name: str) -> Path:
-    """The JSON file of network ``name`` this build exported (``$MNIST_LESSONS_EXPORT_DIR`` or the build's folder),
-    with its ``.bin`` and ``.js``; a missing one is a ``FileNotFoundError`` that says how to rebuild."""
+    """The ``name.json`` this build exported (its ``.bin`` and ``.js`` beside it), else how to rebuild in the error."""
     path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
     for missing in (p for p in (path, path.with_suffix(".bin"), path.with_suffix(".js")) if not p.is_file()):
         raise FileNotFoundError(f"{missing} is missing: its chapter was served from the execution cache without "
