@@ -1,14 +1,10 @@
-"""Every plot of the book, in its style. Each function returns its Figure (never ``plt.show``).
-
-Images are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels, given as tensors or as
-``(X, y)`` batches; filters and their outputs are drawn blue (below zero) to red (above).
-"""
+"""Every plot of the book, in its style; each returns its Figure. Images: (N, 1, 28, 28) in [0, 1] or (X, y) batches."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,12 +19,10 @@ from torch import Tensor, nn
 
 from ..checks import check_int
 from ..config import NUM_CLASSES
+from ..experiments.noise import SeedStudy
 from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
 from ..models import Batches, as_batches, predict, predictions
 from .style import WIDTH, use_style
-
-if TYPE_CHECKING:
-    from ..experiments.noise import SeedStudy
 
 WRONG = "#c62828"  # marks wrong predictions: a red with 5.6 : 1 contrast on the white figure background
 ACTIVATION_TITLES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}
@@ -79,13 +73,12 @@ def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
     """The first ``n`` images and labels (all of a tensor when ``n`` is None; batches always get an ``n``)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
-    xs: list[Tensor] = []
-    ys: list[Tensor] = []
-    for x, y in as_batches("show_digits()", images):
-        xs.append(x)
-        ys.append(y)
-        if sum(map(len, xs)) >= n:
+    taken: list[tuple[Tensor, Tensor]] = []
+    for batch in as_batches("show_digits()", images):
+        taken.append(batch)
+        if sum(len(x) for x, _ in taken) >= n:
             break
+    xs, ys = zip(*taken)
     return torch.cat(xs)[:n], torch.cat(ys)[:n]
 
 
@@ -152,8 +145,7 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
 
 
 def label_colour(background: Any) -> str:
-    """Black or white, whichever contrasts more with ``background`` (at least 4.5 : 1 on any colour)."""
-    # Above a relative luminance of 0.179, black's contrast exceeds white's (and is >= 4.5 : 1).
+    """Black above a relative luminance of 0.179, where it contrasts more than white (>= 4.5 : 1), else white."""
     return "black" if sns.utils.relative_luminance(to_rgb(background)) > 0.179 else "white"
 
 
@@ -388,21 +380,19 @@ def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8,
     """A convolution layer's maps of one digit, (C, H, W), on one grey scale; ``image``: the digit in front."""
     maps = _as_images(maps)
     ncols = max(1, min(ncols, len(maps)))
-    first = 1 if image is not None else 0
+    first = 0 if image is None else 1  # the digit's column
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _panels(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
-    axes = np.array(panels, dtype=object).reshape(-1, columns)
-    top = float(maps.max()) or 1.0
-    for i, ax in enumerate(axes[:, first:].flat):
-        if i < len(maps):
-            ax.imshow(maps[i].numpy(), cmap="gray", vmin=0, vmax=top)
-            _bare(ax, f"{i}")
-        else:
-            ax.remove()
+    fig, panels = _panels(len(maps) + math.ceil(len(maps) / ncols) * first, columns, cell, cell * 1.15, title)
     if image is not None:
-        axes[0, 0].imshow(_as_images(image)[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        _bare(axes[0, 0], "input")
-        for ax in axes[1:, 0]:
+        digit_ax, *below = panels[::columns]
+        digit_ax.imshow(_as_images(image)[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        _bare(digit_ax, "input")
+        for ax in below:
             ax.remove()
+        del panels[::columns]
+    top = float(maps.max()) or 1.0
+    for i, (ax, feature_map) in enumerate(zip(panels, maps)):
+        ax.imshow(feature_map.numpy(), cmap="gray", vmin=0, vmax=top)
+        _bare(ax, f"{i}")
     return fig
