@@ -1,7 +1,4 @@
-"""Network diagrams drawn by code: each node a ``Circle`` with ``gid="node"``, every weight a line.
-
-A layer too large to draw shows its first and last nodes around a vertical ellipsis.
-"""
+"""Network diagrams drawn by code: each node a ``Circle`` with ``gid="node"``, every weight a line."""
 
 from __future__ import annotations
 
@@ -23,23 +20,19 @@ SPAN = 16.0
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _shown(size: int, most: int) -> list[int | None]:
-    """Node indices to draw for a layer of ``size``; ``None`` marks the ellipsis."""
-    if size <= most:
-        return list(range(size))
+def _column(x: float, size: int, most: int) -> list[tuple[float, float, int | None]]:
+    """(x, y, node index) of the nodes drawn for a layer, centred on y = 0; too many: an ellipsis (``None``) mid-way."""
     tail = most // 2
-    return [*range(most - tail), None, *range(size - tail, size)]
+    shown = list(range(size)) if size <= most else [*range(most - tail), None, *range(size - tail, size)]
+    top = (len(shown) - 1) / 2
+    return [(x, top - row, index) for row, index in enumerate(shown)]
 
 
 def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Sequence[str]) -> float:
     """Draw nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs); return the top node's y."""
     muted = plt.rcParams["text.color"]
     step = SPAN / max(len(sizes) - 1, 1)
-    columns = []
-    for layer, (size, cap) in enumerate(zip(sizes, most)):
-        slots = _shown(size, cap)
-        top = (len(slots) - 1) / 2
-        columns.append([(layer * step, top - row, index) for row, index in enumerate(slots)])
+    columns = [_column(layer * step, size, cap) for layer, (size, cap) in enumerate(zip(sizes, most))]
     highest = max(y for column in columns for _, y, _ in column)
     for left, right in zip(columns, columns[1:]):
         lines = [[(x0, y0), (x1, y1)] for x0, y0, i in left if i is not None for x1, y1, j in right if j is not None]

@@ -1,8 +1,6 @@
-"""The book's matplotlib look: the *ambivalent* style, set in IBM Plex (the plotting helpers call :func:`use_style`).
+"""The book's matplotlib look: the *ambivalent* style file (never imported: that downloads fonts) in IBM Plex.
 
-We never ``import ambivalent`` (that downloads fonts, writes into the home folder and imports IPython): we apply its
-style file and add the ``fontpkg-ibm-plex-*`` fonts in memory. Its mid-grey text on a transparent background is too
-faint on a light page, so every figure carries its own white background with dark grey text (7 : 1).
+Its mid-grey text on a transparent background is too faint, so every figure gets a white background and darker text.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""Tables on the page: a pandas frame with a named header on every column, for screen readers.
-
-:func:`show_table` turns the index into a titled first column (no empty corner cell), pads cells and right-aligns
-numbers in tabular figures, so neighbouring columns never run together ("96.1396.42").
-"""
+"""Tables on the page: every header cell named (for screen readers), padded cells, numbers right-aligned."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from ..checks import check_int
 
 
 def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any:
-    """``frame`` as a pandas ``Styler`` whose every header cell has a name; numbers shown to ``decimals``."""
+    """``frame`` as a pandas ``Styler``, a named index made its first column; numbers shown to ``decimals``."""
     if not hasattr(frame, "reset_index") or not hasattr(frame, "style"):
         raise TypeError(f"show_table() needs a pandas DataFrame, got {type(frame).__name__}")
     decimals = check_int("decimals", decimals, minimum=0)
