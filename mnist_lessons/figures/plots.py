@@ -173,7 +173,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
 def plot_history(history: Any, title: str | None = None) -> Figure:
     """Accuracy (%) and loss per epoch: train and validation of one History, validation of a dict of them."""
     fig, (acc_ax, loss_ax) = _panels(2)
-    if isinstance(history, Mapping):
+    if isinstance(history, Mapping):  # several runs: only validation curves are drawn, and the labels say so
         curves = [(str(label), run.epoch, run.val_acc, run.val_loss) for label, run in history.items()]
     else:
         curves = [("train", history.epoch, history.train_acc, history.train_loss),
@@ -182,7 +182,6 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
         for ax, values in ((acc_ax, acc), (loss_ax, loss)):
             if len(values) == len(epochs) > 0:
                 ax.plot(epochs, values, **_line(i, label, "o"))
-    # Several runs: only validation curves are drawn, and the labels say so.
     which = "Validation " if isinstance(history, Mapping) else ""
     acc_ax.set(xlabel="Epochs completed", ylabel=f"{which}accuracy (%)".capitalize())
     loss_ax.set(xlabel="Epochs completed", ylabel=f"{which}loss".capitalize())
@@ -353,8 +352,9 @@ def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title
     return fig
 
 
-def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None = None) -> Figure:
-    """One panel per image, titled by its index; ``shared``: one scale for all, with a colour bar."""
+def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None, shared: bool = False) -> Figure:
+    """Draw a first convolution's filters, (out, 1, k, k), each on its own scale (``shared``: one, and a colour bar)."""
+    images = _as_images(weight)
     limit = (float(images.abs().max()) or 1.0) if shared else None
     cell = WIDTH / (min(ncols, len(images)) + (0.6 if shared else 0))
     fig, axes = _panels(len(images), ncols, cell, cell, title)
@@ -367,13 +367,7 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
 
 def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
     """A linear classifier's weights as one 28 × 28 image per class, on one colour scale centred at zero."""
-    images = weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight
-    return _diverging_grid(_as_images(images), ncols, True)
-
-
-def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
-    """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale."""
-    return _diverging_grid(_as_images(weight), ncols, False, title)
+    return show_filters(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight, ncols, shared=True)
 
 
 def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8, title: str | None = None) -> Figure:
