@@ -15,8 +15,7 @@ from .style import WIDTH, use_style
 
 COLORS = {"input": "C0", "hidden": "C4", "output": "C2"}  # ambivalent's blue, purple, green
 # Node radius and the diagram's width, in data units (one unit is the vertical distance between nodes).
-RADIUS = 0.32
-SPAN = 16.0
+RADIUS, SPAN = 0.32, 16.0
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
@@ -37,9 +36,8 @@ def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Se
     for left, right in zip(columns, columns[1:]):
         lines = [[(x0, y0), (x1, y1)] for x0, y0, i in left if i is not None for x1, y1, j in right if j is not None]
         ax.add_collection(LineCollection(lines, colors=muted, linewidths=0.6, alpha=0.45, zorder=1, gid="weights"))
-    last = len(sizes) - 1
     for layer, (column, label) in enumerate(zip(columns, labels)):
-        role = "input" if layer == 0 else "output" if layer == last else "hidden"
+        role = "input" if layer == 0 else "output" if layer == len(sizes) - 1 else "hidden"
         for x, y, index in column:
             if index is None:
                 ax.plot([x] * 3, [y - 0.25, y, y + 0.25], "o", markersize=2.5, color=muted)
@@ -77,8 +75,7 @@ def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None
 def draw_linear_layer(n_inputs_shown: int = 7, n_inputs: int = NUM_PIXELS, n_outputs: int = NUM_CLASSES, *,
                       softmax: bool = True, title: str | None = None) -> Figure:
     """Draw one fully connected layer: ``n_inputs`` pixels to ``n_outputs`` scores, every weight a line."""
-    title = title if title is not None else f"{n_inputs} inputs → {n_outputs} outputs"
-    fig, ax = _canvas(4.9, title)
+    fig, ax = _canvas(4.9, f"{n_inputs} inputs → {n_outputs} outputs" if title is None else title)
     labels = [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"]
     top = _draw_layers(ax, [n_inputs, n_outputs], [n_inputs_shown, n_outputs], labels)
     ax.text(SPAN / 2, top + 0.6, f"weights W ({n_inputs} × {n_outputs}), biases b ({n_outputs})\n"

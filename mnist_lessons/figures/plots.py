@@ -84,7 +84,6 @@ def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
 
 def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: Sequence[bool] | None = None,
                  suptitle: str | None = None) -> Figure:
-    """Draw ``images`` in a grid, one title each; ``wrong`` ones get a red title and frame."""
     if len(images) == 0:
         raise ValueError("there are no images to show: give at least one (n >= 1)")
     if len(titles) != len(images):

@@ -1,7 +1,4 @@
-"""The book's matplotlib look: the *ambivalent* style file (never imported: that downloads fonts) in IBM Plex.
-
-Its mid-grey text on a transparent background is too faint, so every figure gets a white background and darker text.
-"""
+"""The book's matplotlib look: the *ambivalent* style file (never imported: that downloads fonts), in IBM Plex."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ from matplotlib import font_manager
 #: Width of every figure, in inches: one book column. The one place it is set.
 WIDTH: float = 8.0
 
-#: On top of ambivalent's: a size for a book column, a white background and text at 7 : 1 on it.
+#: On top of ambivalent's (mid-grey text, too faint, on no background): a white background and text at 7 : 1 on it.
 BOOK_RC: dict[str, object] = {
     "figure.figsize": (WIDTH, 5.0), "figure.facecolor": "#ffffff", "savefig.facecolor": "#ffffff",
     "savefig.transparent": False,

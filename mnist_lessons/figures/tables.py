@@ -13,8 +13,7 @@ def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any
     if not hasattr(frame, "reset_index") or not hasattr(frame, "style"):
         raise TypeError(f"show_table() needs a pandas DataFrame, got {type(frame).__name__}")
     decimals = check_int("decimals", decimals, minimum=0)
-    named = any(name is not None for name in frame.index.names)
-    flat = frame.reset_index() if named else frame
+    flat = frame.reset_index() if any(name is not None for name in frame.index.names) else frame
     numeric = [column for column in flat.columns if flat[column].dtype.kind in "iuf"
                or flat[column].map(lambda v: bool(NUMBER_TEXT.fullmatch(str(v).strip()))).all()]
     styler = flat.style.hide(axis="index").format(precision=decimals)
@@ -24,7 +23,6 @@ def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any
 
 #: Text that reads as a number ("87.36 ± 0.45", "1,000", "-0.5 %"): right-aligned like one.
 NUMBER_TEXT = re.compile(r"[-+\u2212]?[\d.,]+( ?\u00b1 ?[\d.,]+)?( ?%)?")
-#: Padding and figures for every cell; numeric columns are right-aligned on top of these.
 CELL_STYLES = [
     {"selector": "th, td", "props": "padding: 0.3em 0.75em; font-variant-numeric: tabular-nums; white-space: nowrap;"},
     {"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
