@@ -27,8 +27,14 @@ def _column(x: float, size: int, most: int) -> list[tuple[float, float, int | No
     return [(x, top - row, index) for row, index in enumerate(shown)]
 
 
-def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Sequence[str]) -> float:
-    """Draw nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs); return the top node's y."""
+def _diagram(height: float, title: str | None, sizes: Sequence[int], most: Sequence[int],
+             labels: Sequence[str]) -> tuple[Figure, Axes, float]:
+    """A figure of nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs), and the top node's y."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title or "")
     muted = plt.rcParams["text.color"]
     step = SPAN / max(len(sizes) - 1, 1)
     columns = [_column(layer * step, size, cap) for layer, (size, cap) in enumerate(zip(sizes, most))]
@@ -48,16 +54,7 @@ def _draw_layers(ax: Axes, sizes: Sequence[int], most: Sequence[int], labels: Se
             elif role == "output":
                 ax.text(x, y, str(index), ha="center", va="center", color="#1e1e1e", fontsize=10, zorder=4)
         ax.text(column[0][0], -highest - 0.7, label, ha="center", va="top", linespacing=1.3)
-    return highest
-
-
-def _canvas(height: float, title: str | None) -> tuple[Figure, Axes]:
-    use_style()
-    fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(title or "")
-    return fig, ax
+    return fig, ax, highest
 
 
 def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None, *, activation: str | None = None,
@@ -66,8 +63,7 @@ def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None
     if labels is None:
         hidden = [f"hidden\n{size}" + (f" ({activation})" if activation else "") for size in layer_sizes[1:-1]]
         labels = [f"input\n{layer_sizes[0]}", *hidden, f"output\n{layer_sizes[-1]}"]
-    fig, ax = _canvas(4.6, title)
-    top = _draw_layers(ax, layer_sizes, [max_nodes] * len(layer_sizes), labels)
+    fig, ax, top = _diagram(4.6, title, layer_sizes, [max_nodes] * len(layer_sizes), labels)
     ax.set(xlim=(-1.6, SPAN + 0.8), ylim=(-top - 2.4, top + 0.5))
     return fig
 
@@ -75,9 +71,9 @@ def draw_network(layer_sizes: Sequence[int], labels: Sequence[str] | None = None
 def draw_linear_layer(n_inputs_shown: int = 7, n_inputs: int = NUM_PIXELS, n_outputs: int = NUM_CLASSES, *,
                       softmax: bool = True, title: str | None = None) -> Figure:
     """Draw one fully connected layer: ``n_inputs`` pixels to ``n_outputs`` scores, every weight a line."""
-    fig, ax = _canvas(4.9, f"{n_inputs} inputs → {n_outputs} outputs" if title is None else title)
-    labels = [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"]
-    top = _draw_layers(ax, [n_inputs, n_outputs], [n_inputs_shown, n_outputs], labels)
+    fig, ax, top = _diagram(4.9, f"{n_inputs} inputs → {n_outputs} outputs" if title is None else title,
+                            [n_inputs, n_outputs], [n_inputs_shown, n_outputs],
+                            [f"input: {n_inputs} pixels", f"output: {n_outputs} scores"])
     ax.text(SPAN / 2, top + 0.6, f"weights W ({n_inputs} × {n_outputs}), biases b ({n_outputs})\n"
             "scores = x W + b", ha="center", va="bottom", linespacing=1.4)
     if softmax:
