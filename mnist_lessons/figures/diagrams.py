@@ -29,7 +29,7 @@ def _column(x: float, size: int, most: int) -> list[tuple[float, float, int | No
 
 def _diagram(height: float, title: str | None, sizes: Sequence[int], most: Sequence[int],
              labels: Sequence[str]) -> tuple[Figure, Axes, float]:
-    """A figure of nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs), and the top node's y."""
+    """A figure of nodes, ellipses, weights and layer labels (x₁… on inputs, 0… on outputs); also the top node's y."""
     use_style()
     fig, ax = plt.subplots(figsize=(WIDTH, height), layout="constrained")
     ax.set_aspect("equal")
