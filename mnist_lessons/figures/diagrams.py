@@ -23,8 +23,7 @@ def _column(x: float, size: int, most: int) -> list[tuple[float, float, int | No
     """(x, y, node index) of the nodes drawn for a layer, centred on y = 0; too many: an ellipsis (``None``) mid-way."""
     tail = most // 2
     shown = list(range(size)) if size <= most else [*range(most - tail), None, *range(size - tail, size)]
-    top = (len(shown) - 1) / 2
-    return [(x, top - row, index) for row, index in enumerate(shown)]
+    return [(x, (len(shown) - 1) / 2 - row, index) for row, index in enumerate(shown)]
 
 
 def _diagram(height: float, title: str | None, sizes: Sequence[int], most: Sequence[int],

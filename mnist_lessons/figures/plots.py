@@ -286,11 +286,10 @@ def plot_learning_curve(curve: Any) -> Figure:
     if not variants:
         raise ValueError("plot_learning_curve() needs a LearningCurve with at least one variant")
     fig, (gap_ax, acc_ax) = _panels(2)
-    for i, variant in enumerate(variants):
-        style = _line(i, variant) | {"markersize": 5}
-        gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
-        acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
-    for ax, ylabel in ((gap_ax, "Train − validation accuracy (points)"), (acc_ax, "Validation accuracy (%)")):
+    for ax, values, ylabel in ((gap_ax, curve.gaps, "Train − validation accuracy (points)"),
+                               (acc_ax, curve.val_accs, "Validation accuracy (%)")):
+        for i, variant in enumerate(variants):
+            ax.plot(curve.sizes, values(variant), **_line(i, variant) | {"markersize": 5})
         ax.set(xscale="log", xlabel="Training images", ylabel=ylabel)
         ax.set_xticks(curve.sizes, [f"{n:,}" for n in curve.sizes])
         ax.minorticks_off()

@@ -27,7 +27,6 @@ BOOK_RC: dict[str, object] = {
 def register_fonts() -> None:
     """Add the IBM Plex fonts installed as Python packages to matplotlib (once, in memory)."""
     import fontpkg  # registry of the fontpkg-* wheels; reads local metadata only
-
     for name in ("IBM Plex Sans", "IBM Plex Sans Condensed", "IBM Plex Serif"):
         for font in fontpkg.family(name).files:
             font_manager.fontManager.addfont(str(font.path))
