@@ -1,14 +1,10 @@
-"""Every plot of the book, in its style. Each function returns its Figure (never ``plt.show``).
-
-Images are float tensors (N, 1, 28, 28) in [0, 1] with int64 labels, given as tensors or as
-``(X, y)`` batches; filters and their outputs are drawn blue (below zero) to red (above).
-"""
+"""Every plot of the book, in its style; each returns its Figure. Images: (N, 1, 28, 28) in [0, 1] or (X, y) batches."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,12 +19,10 @@ from torch import Tensor, nn
 
 from ..checks import check_int
 from ..config import NUM_CLASSES
+from ..experiments.noise import SeedStudy
 from ..experiments.polynomials import EXACT, PolynomialFits, true_curve
 from ..models import Batches, as_batches, predict, predictions
 from .style import WIDTH, use_style
-
-if TYPE_CHECKING:
-    from ..experiments.noise import SeedStudy
 
 WRONG = "#c62828"  # marks wrong predictions: a red with 5.6 : 1 contrast on the white figure background
 ACTIVATION_TITLES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "gelu": "GELU"}
@@ -79,19 +73,17 @@ def _take(images: Tensor | Batches, labels: Tensor | Sequence[int] | None,
     """The first ``n`` images and labels (all of a tensor when ``n`` is None; batches always get an ``n``)."""
     if isinstance(images, Tensor):
         return images[:n], None if labels is None else torch.as_tensor(labels)[:n]
-    xs: list[Tensor] = []
-    ys: list[Tensor] = []
-    for x, y in as_batches("show_digits()", images):
-        xs.append(x)
-        ys.append(y)
-        if sum(map(len, xs)) >= n:
+    taken: list[tuple[Tensor, Tensor]] = []
+    for batch in as_batches("show_digits()", images):
+        taken.append(batch)
+        if sum(len(x) for x, _ in taken) >= n:
             break
+    xs, ys = zip(*taken)
     return torch.cat(xs)[:n], torch.cat(ys)[:n]
 
 
 def _show_images(images: Tensor, titles: Sequence[str], ncols: int = 10, wrong: Sequence[bool] | None = None,
                  suptitle: str | None = None) -> Figure:
-    """Draw ``images`` in a grid, one title each; ``wrong`` ones get a red title and frame."""
     if len(images) == 0:
         raise ValueError("there are no images to show: give at least one (n >= 1)")
     if len(titles) != len(images):
@@ -152,8 +144,7 @@ def show_failures(model: nn.Module, batches: Batches, n: int = 10) -> Figure:
 
 
 def label_colour(background: Any) -> str:
-    """Black or white, whichever contrasts more with ``background`` (at least 4.5 : 1 on any colour)."""
-    # Above a relative luminance of 0.179, black's contrast exceeds white's (and is >= 4.5 : 1).
+    """Black above a relative luminance of 0.179, where it contrasts more than white (>= 4.5 : 1), else white."""
     return "black" if sns.utils.relative_luminance(to_rgb(background)) > 0.179 else "white"
 
 
@@ -181,7 +172,7 @@ def plot_confusion_matrix(model: nn.Module, batches: Batches) -> Figure:
 def plot_history(history: Any, title: str | None = None) -> Figure:
     """Accuracy (%) and loss per epoch: train and validation of one History, validation of a dict of them."""
     fig, (acc_ax, loss_ax) = _panels(2)
-    if isinstance(history, Mapping):
+    if isinstance(history, Mapping):  # several runs: only validation curves are drawn, and the labels say so
         curves = [(str(label), run.epoch, run.val_acc, run.val_loss) for label, run in history.items()]
     else:
         curves = [("train", history.epoch, history.train_acc, history.train_loss),
@@ -190,7 +181,6 @@ def plot_history(history: Any, title: str | None = None) -> Figure:
         for ax, values in ((acc_ax, acc), (loss_ax, loss)):
             if len(values) == len(epochs) > 0:
                 ax.plot(epochs, values, **_line(i, label, "o"))
-    # Several runs: only validation curves are drawn, and the labels say so.
     which = "Validation " if isinstance(history, Mapping) else ""
     acc_ax.set(xlabel="Epochs completed", ylabel=f"{which}accuracy (%)".capitalize())
     loss_ax.set(xlabel="Epochs completed", ylabel=f"{which}loss".capitalize())
@@ -296,11 +286,10 @@ def plot_learning_curve(curve: Any) -> Figure:
     if not variants:
         raise ValueError("plot_learning_curve() needs a LearningCurve with at least one variant")
     fig, (gap_ax, acc_ax) = _panels(2)
-    for i, variant in enumerate(variants):
-        style = _line(i, variant) | {"markersize": 5}
-        gap_ax.plot(curve.sizes, curve.gaps(variant), **style)
-        acc_ax.plot(curve.sizes, curve.val_accs(variant), **style)
-    for ax, ylabel in ((gap_ax, "Train − validation accuracy (points)"), (acc_ax, "Validation accuracy (%)")):
+    for ax, values, ylabel in ((gap_ax, curve.gaps, "Train − validation accuracy (points)"),
+                               (acc_ax, curve.val_accs, "Validation accuracy (%)")):
+        for i, variant in enumerate(variants):
+            ax.plot(curve.sizes, values(variant), **_line(i, variant) | {"markersize": 5})
         ax.set(xscale="log", xlabel="Training images", ylabel=ylabel)
         ax.set_xticks(curve.sizes, [f"{n:,}" for n in curve.sizes])
         ax.minorticks_off()
@@ -361,8 +350,9 @@ def show_convolution(image: Tensor, kernel: Tensor, output: Tensor, kernel_title
     return fig
 
 
-def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None = None) -> Figure:
-    """One panel per image, titled by its index; ``shared``: one scale for all, with a colour bar."""
+def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None, shared: bool = False) -> Figure:
+    """Draw a first convolution's filters, (out, 1, k, k), each on its own scale (``shared``: one, and a colour bar)."""
+    images = _as_images(weight)
     limit = (float(images.abs().max()) or 1.0) if shared else None
     cell = WIDTH / (min(ncols, len(images)) + (0.6 if shared else 0))
     fig, axes = _panels(len(images), ncols, cell, cell, title)
@@ -375,34 +365,26 @@ def _diverging_grid(images: Tensor, ncols: int, shared: bool, title: str | None 
 
 def show_templates(weight: Tensor, ncols: int = 5) -> Figure:
     """A linear classifier's weights as one 28 × 28 image per class, on one colour scale centred at zero."""
-    images = weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight
-    return _diverging_grid(_as_images(images), ncols, True)
-
-
-def show_filters(weight: Tensor, ncols: int = 8, title: str | None = None) -> Figure:
-    """Draw the filters of a first convolution layer, weight shape (out, 1, k, k), each on its own scale."""
-    return _diverging_grid(_as_images(weight), ncols, False, title)
+    return show_filters(weight.reshape(len(weight), 28, 28) if weight.dim() == 2 else weight, ncols, shared=True)
 
 
 def show_feature_maps(maps: Tensor, image: Tensor | None = None, ncols: int = 8, title: str | None = None) -> Figure:
     """A convolution layer's maps of one digit, (C, H, W), on one grey scale; ``image``: the digit in front."""
     maps = _as_images(maps)
     ncols = max(1, min(ncols, len(maps)))
-    first = 1 if image is not None else 0
+    first = 0 if image is None else 1  # the digit's column
     columns = ncols + first
     cell = WIDTH / columns
-    fig, panels = _panels(math.ceil(len(maps) / ncols) * columns, columns, cell, cell * 1.15, title)
-    axes = np.array(panels, dtype=object).reshape(-1, columns)
-    top = float(maps.max()) or 1.0
-    for i, ax in enumerate(axes[:, first:].flat):
-        if i < len(maps):
-            ax.imshow(maps[i].numpy(), cmap="gray", vmin=0, vmax=top)
-            _bare(ax, f"{i}")
-        else:
-            ax.remove()
+    fig, panels = _panels(len(maps) + math.ceil(len(maps) / ncols) * first, columns, cell, cell * 1.15, title)
     if image is not None:
-        axes[0, 0].imshow(_as_images(image)[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        _bare(axes[0, 0], "input")
-        for ax in axes[1:, 0]:
+        digit_ax, *below = panels[::columns]
+        digit_ax.imshow(_as_images(image)[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        _bare(digit_ax, "input")
+        for ax in below:
             ax.remove()
+        del panels[::columns]
+    top = float(maps.max()) or 1.0
+    for i, (ax, feature_map) in enumerate(zip(panels, maps)):
+        ax.imshow(feature_map.numpy(), cmap="gray", vmin=0, vmax=top)
+        _bare(ax, f"{i}")
     return fig

@@ -1,9 +1,4 @@
-"""The book's matplotlib look: the *ambivalent* style, set in IBM Plex (the plotting helpers call :func:`use_style`).
-
-We never ``import ambivalent`` (that downloads fonts, writes into the home folder and imports IPython): we apply its
-style file and add the ``fontpkg-ibm-plex-*`` fonts in memory. Its mid-grey text on a transparent background is too
-faint on a light page, so every figure carries its own white background with dark grey text (7 : 1).
-"""
+"""The book's matplotlib look: the *ambivalent* style file (never imported: that downloads fonts), in IBM Plex."""
 
 from __future__ import annotations
 
@@ -18,7 +13,7 @@ from matplotlib import font_manager
 #: Width of every figure, in inches: one book column. The one place it is set.
 WIDTH: float = 8.0
 
-#: On top of ambivalent's: a size for a book column, a white background and text at 7 : 1 on it.
+#: On top of ambivalent's (mid-grey text, too faint, on no background): a white background and text at 7 : 1 on it.
 BOOK_RC: dict[str, object] = {
     "figure.figsize": (WIDTH, 5.0), "figure.facecolor": "#ffffff", "savefig.facecolor": "#ffffff",
     "savefig.transparent": False,
@@ -32,7 +27,6 @@ BOOK_RC: dict[str, object] = {
 def register_fonts() -> None:
     """Add the IBM Plex fonts installed as Python packages to matplotlib (once, in memory)."""
     import fontpkg  # registry of the fontpkg-* wheels; reads local metadata only
-
     for name in ("IBM Plex Sans", "IBM Plex Sans Condensed", "IBM Plex Serif"):
         for font in fontpkg.family(name).files:
             font_manager.fontManager.addfont(str(font.path))

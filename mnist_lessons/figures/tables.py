@@ -1,8 +1,4 @@
-"""Tables on the page: a pandas frame with a named header on every column, for screen readers.
-
-:func:`show_table` turns the index into a titled first column (no empty corner cell), pads cells and right-aligns
-numbers in tabular figures, so neighbouring columns never run together ("96.1396.42").
-"""
+"""Tables on the page: every header cell named (for screen readers), padded cells, numbers right-aligned."""
 
 from __future__ import annotations
 
@@ -13,12 +9,11 @@ from ..checks import check_int
 
 
 def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any:
-    """``frame`` as a pandas ``Styler`` whose every header cell has a name; numbers shown to ``decimals``."""
+    """``frame`` as a pandas ``Styler``, a named index made its first column; numbers shown to ``decimals``."""
     if not hasattr(frame, "reset_index") or not hasattr(frame, "style"):
         raise TypeError(f"show_table() needs a pandas DataFrame, got {type(frame).__name__}")
     decimals = check_int("decimals", decimals, minimum=0)
-    named = any(name is not None for name in frame.index.names)
-    flat = frame.reset_index() if named else frame
+    flat = frame.reset_index() if any(name is not None for name in frame.index.names) else frame
     numeric = [column for column in flat.columns if flat[column].dtype.kind in "iuf"
                or flat[column].map(lambda v: bool(NUMBER_TEXT.fullmatch(str(v).strip()))).all()]
     styler = flat.style.hide(axis="index").format(precision=decimals)
@@ -28,7 +23,6 @@ def show_table(frame: Any, decimals: int = 2, caption: str | None = None) -> Any
 
 #: Text that reads as a number ("87.36 ± 0.45", "1,000", "-0.5 %"): right-aligned like one.
 NUMBER_TEXT = re.compile(r"[-+\u2212]?[\d.,]+( ?\u00b1 ?[\d.,]+)?( ?%)?")
-#: Padding and figures for every cell; numeric columns are right-aligned on top of these.
 CELL_STYLES = [
     {"selector": "th, td", "props": "padding: 0.3em 0.75em; font-variant-numeric: tabular-nums; white-space: nowrap;"},
     {"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
