@@ -1,5 +1,4 @@
-"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``): ``data`` fetches and verifies MNIST; ``train``
-trains one run of the recipe (a RunConfig of the options) and tests it. Argument types live in :mod:`.args`."""
+"""Command line ``mnist-lessons`` (``python -m mnist_lessons``): ``data`` fetches MNIST, ``train`` trains and tests."""
 
 from __future__ import annotations
 
@@ -56,8 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class ProgressBatches:
-    """Progress through the batches: a rich bar on stderr in a terminal, restarting every epoch; elsewhere
-    (a log file, a pipe) a log line every ``every_s`` seconds, so a slow epoch is never silent."""
+    """Batches with progress: a rich bar in a terminal, else (a log, a pipe) a log line every ``every_s`` seconds."""
 
     def __init__(self, batches, every_s: float = 30.0) -> None:
         self.batches, self.epoch, self.every_s = batches, 0, every_s
@@ -82,8 +80,7 @@ class ProgressBatches:
 
 def cmd_data(args: argparse.Namespace) -> int:
     root = data_dir(args.root)
-    source = ensure_mnist(root)
-    print(f"MNIST is in {raw_dir(root)} (served by: {source})")
+    print(f"MNIST is in {raw_dir(root)} (served by: {ensure_mnist(root)})")
     return 0
 
 

@@ -25,7 +25,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checks import check_int
 from ..cli.args import (LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument,
                         run_config, timeout_seconds)
 from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
@@ -99,10 +98,6 @@ class ShardedBatches:
     """
 
     def __init__(self, batches: TensorBatches | AugmentedBatches, rank: int, world_size: int) -> None:
-        world_size = check_int("world_size", world_size, minimum=1)
-        rank = check_int("rank", rank, minimum=0)
-        if rank >= world_size:
-            raise ValueError(f"rank must be below world_size ({world_size}), got {rank}")
         tensors = batches.batches if isinstance(batches, AugmentedBatches) else batches  # augmented whole, then shared
         if tensors.batch_size % world_size:
             raise ValueError(f"the global batch size {tensors.batch_size} must be a multiple of "
@@ -210,8 +205,8 @@ def build_parser(writer: bool = True) -> argparse.ArgumentParser:
                       help={"batch_size": "examples per step over all processes together (a multiple of their number)"})
     parser.set_defaults(shuffle=True)  # each epoch its own order, as DistributedSampler shuffles
     parser.add_argument("--backend", choices=launchers.BACKENDS, default="auto",
-                        help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
-                             "on the node has a GPU, else gloo (default: auto)")
+                        help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process on the "
+                             "node has a GPU, else gloo")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else cores / local processes)")
     parser.add_argument("--timeout", type=timeout_seconds, default=120.0,
@@ -318,10 +313,9 @@ def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
     OMP_NUM_THREADS = cores / N, stderr in ``.stdout``; past ``timeout_s`` kill the whole job and raise TimeoutError."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
-    environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
+    short_lines = {LINE_ENV: "short"} if running_in_notebook() else {}  # in a notebook: numbers first
+    environment = {**short_lines, **os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
                    "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir()), **(env or {})}
-    if running_in_notebook():
-        environment.setdefault(LINE_ENV, "short")  # log the short line, numbers first
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, start_new_session=True) as job:  # its own process group, to kill it whole
         try:

@@ -1,7 +1,5 @@
-"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI,
-MPICH/PALS, Intel MPI or Slurm, read from the variables each sets: pure functions of an environment mapping
-(reading ``PBS_NODEFILE`` aside), so tests can hand them any launcher's variables.
-"""
+"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI, MPICH/PALS,
+Intel MPI or Slurm: pure functions of the variables each sets (reading ``PBS_NODEFILE`` aside), easy to test."""
 
 from __future__ import annotations
 
@@ -41,8 +39,7 @@ class Ranks:
 
 
 def detect_launcher(env: Mapping[str, str], torchrun: bool = True) -> str:
-    """Which launcher started this process: torchrun (looked for if ``torchrun``), openmpi, pals, intel-mpi, mpich,
-    slurm, or none. MPI comes before Slurm: ``mpiexec`` in a Slurm job inherits the script's ``SLURM_PROCID=0``."""
+    """Which launcher started this process, or "none"; MPI before Slurm: ``mpiexec`` inherits ``SLURM_PROCID=0``."""
     if torchrun and "RANK" in env and "WORLD_SIZE" in env:
         return "torchrun"
     if "OMPI_COMM_WORLD_SIZE" in env:
@@ -218,8 +215,7 @@ class Placement:
 
 def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_world_size: int,
                    env: Mapping[str, str], nccl: bool = True) -> Placement:
-    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``); processes
-    that would share a GPU are an error (nccl would stop). ``auto`` falls back to gloo only without a GPU."""
+    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees; processes sharing one are an error."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "gloo":
