@@ -28,13 +28,10 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
-    parser = LessonParser(
-        prog="mnist-lessons",
-        description="Fetch MNIST and train the book's networks on it.",
-        epilog="Examples:\n  mnist-lessons data --root ./data\n"
+    parser = LessonParser(prog="mnist-lessons", description="Fetch MNIST and train the book's networks on it.", epilog=(
+        "Examples:\n  mnist-lessons data --root ./data\n"
         "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt\n"
-        "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment",
-    )
+        "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment"))
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
 

@@ -121,9 +121,9 @@ def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: i
              for x, y in split.eval_batches(batch_size * world.world_size)]
     count = sum(len(y) for _, y in share)
     accuracy, loss = evaluate(share, model, nn.CrossEntropyLoss())
-    totals = torch.tensor([loss * count, round(accuracy * count / 100), count], dtype=torch.float64, device=world.device)
-    dist.all_reduce(totals)  # sum over ranks
-    loss_sum, correct, count = totals.tolist()
+    sums = torch.tensor([loss * count, round(accuracy * count / 100), count], dtype=torch.float64, device=world.device)
+    dist.all_reduce(sums)  # over ranks
+    loss_sum, correct, count = sums.tolist()
     return Evaluation(100.0 * correct / count, loss_sum / count)
 
 
@@ -190,11 +190,12 @@ def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) ->
         log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | lr {lr:.3g} | training {seconds:.2f} s")
     test_acc, test_loss = evaluate_sharded(test, model, world, config.eval_batch_size)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
-    return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
-            "threads_per_process": torch.get_num_threads(), **{f.name: getattr(config, f.name) for f in fields(config)},
-            "parameters": count_parameters(model), "train_images": len(x), "steps_per_epoch": len(train_batches),
-            "history": history, "train_seconds": sum(h["train_seconds"] for h in history),
-            "test_acc": test_acc, "test_loss": test_loss}, model
+    return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend,
+            "device": world.device.type, "threads_per_process": torch.get_num_threads(),
+            **{f.name: getattr(config, f.name) for f in fields(config)}, "parameters": count_parameters(model),
+            "train_images": len(x), "steps_per_epoch": len(train_batches), "history": history,
+            "train_seconds": sum(h["train_seconds"] for h in history), "test_acc": test_acc,
+            "test_loss": test_loss}, model
 
 
 def build_parser(writer: bool = True) -> argparse.ArgumentParser:
@@ -284,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _injected_failure(world)
         start = time.perf_counter()
-        splits = synthetic_splits(args.synthetic, recipe.seed) if args.synthetic else mnist_splits(args.root, seed=recipe.seed)
+        seed = recipe.seed
+        splits = synthetic_splits(args.synthetic, seed) if args.synthetic else mnist_splits(args.root, seed=seed)
         results, model = train_data_parallel(recipe, splits, world)
         results["total_seconds"] = time.perf_counter() - start
         if world.rank == 0 and args.out:
@@ -292,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_or_rescue(args.out, (text + "\n").encode(), "the results", ".json")
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
-            written = save_state_dict(model, args.save, recipe.model, describe_network(recipe.model, **recipe.model_options()))
+            network = describe_network(recipe.model, **recipe.model_options())
+            written = save_state_dict(model, args.save, recipe.model, network)
             log.info(f"weights saved to {written}")
     except KeyboardInterrupt:
         if world.rank == 0:

@@ -54,7 +54,6 @@ def detect_launcher(env: Mapping[str, str], torchrun: bool = True) -> str:
 
 
 def _int(env: Mapping[str, str], *names: str, default: int | None = None) -> int:
-    """The first of ``names`` set in ``env``, as an integer (``default`` if none is set)."""
     for name in names:
         if name in env:
             try:
@@ -86,8 +85,8 @@ def identify(env: Mapping[str, str]) -> Ranks:
         if (mpi.rank, mpi.world_size) != (ranks.rank, ranks.world_size):
             reporter = 0 if (ranks.rank, ranks.world_size) != (0, mpi.world_size) else 1
             raise LauncherConflict(
-                f"RANK={ranks.rank} and WORLD_SIZE={ranks.world_size} (torchrun's variables, left in the shell?) disagree "
-                f"with {started_by}, which started this process as rank {mpi.rank} of {mpi.world_size}; unset RANK and "
+                f"RANK={ranks.rank} and WORLD_SIZE={ranks.world_size} (torchrun's, left in the shell?) disagree with "
+                f"{started_by}, which started this process as rank {mpi.rank} of {mpi.world_size}; unset RANK and "
                 "WORLD_SIZE (and LOCAL_RANK, MASTER_ADDR, MASTER_PORT) and launch again", report=mpi.rank == reporter)
     return ranks
 
@@ -167,8 +166,7 @@ def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
 
 
 def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
-    """(host, port) where rank 0 waits for the others: ``MASTER_ADDR`` if set, ``127.0.0.1`` on one host, rank 0's
-    name sent by mpi4py under MPI, else the first host of the job (launchers place ranks in host order)."""
+    """(host, port) where rank 0 waits: MASTER_ADDR, loopback on one host, mpi4py's word, or the job's first host."""
     if ranks.launcher == "none":
         return "127.0.0.1", free_port()
     port = job_port(env)
@@ -224,11 +222,11 @@ def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_wor
     if visible_gpus and nccl:
         if visible_gpus >= local_world_size:
             return Placement("nccl", f"cuda:{local_rank}", f"{visible_gpus} GPU(s) seen by each of the "
-                             f"{local_world_size} process(es) on this node: GPU {local_rank} for local rank {local_rank}")
+                             f"{local_world_size} process(es) here: GPU {local_rank} for local rank {local_rank}")
         if mask:
             return Placement("nccl", "cuda:0", f"CUDA_VISIBLE_DEVICES={mask}: a GPU of its own")
-        raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs one "
-                         "each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
+        raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs "
+                         "one each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
                          f"mpiexec), start at most {visible_gpus} per node, or use --backend gloo (CPUs)")
     if visible_gpus:
         why = "this PyTorch was built without nccl"
