@@ -228,10 +228,9 @@ def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_wor
         raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs "
                          "one each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
                          f"mpiexec), start at most {visible_gpus} per node, or use --backend gloo (CPUs)")
-    if visible_gpus:
-        why = "this PyTorch was built without nccl"
-    else:
-        why = "this process sees no CUDA GPU" + (f" (CUDA_VISIBLE_DEVICES={mask!r})" if mask is not None else "")
+    why = "this PyTorch was built without nccl" if visible_gpus else "this process sees no CUDA GPU"
+    if not visible_gpus and mask is not None:
+        why += f" (CUDA_VISIBLE_DEVICES={mask!r})"
     if requested == "nccl":
         raise ValueError(f"backend nccl needs a CUDA GPU for each process, but {why}; use --backend gloo (CPUs), "
                          "or run where the GPUs are visible")
