@@ -20,7 +20,7 @@ from ..log import setup_logging
 from ..models import describe_network
 from ..outputs import save_state_dict
 from ..training.loops import evaluate
-from ..training.recipe import RunConfig, run
+from ..training.recipe import run
 from .args import LessonParser, add_run_arguments, check_outputs, output_file, root_argument, run_config
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace, recipe: RunConfig) -> int:
+def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    recipe = run_config(parser, args)  # settings that do not fit together are argument errors too
+    check_outputs(parser, {"--save": args.save}, args.root)
     device = pick_device(args.device)
     splits = mnist_splits(args.root, device=device, seed=recipe.seed)
     log.info(f"training {recipe.model} on {device} for {recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''} "
@@ -102,11 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":  # settings that do not fit together are argument errors too
-        train = run_config(parser.commands["train"], args)
-        check_outputs(parser.commands["train"], {"--save": args.save}, args.root)
     try:
-        return cmd_data(args) if args.command == "data" else cmd_train(args, train)
+        return cmd_data(args) if args.command == "data" else cmd_train(args, parser.commands["train"])
     except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged
         print(f"mnist-lessons {args.command}: error: {err}", file=sys.stderr)
         return 1
