@@ -234,8 +234,7 @@ def threads_per_process(local_world_size: int) -> int:
 OTHERS_WAIT_S = 2.0  # ranks but 0 wait this long to report: if rank 0 met the same problem, the job has ended
 
 
-def _exit_quietly(status: int = 0, message: str | None = None) -> None:
-    """Leave without a word: rank 0 reports the same problem (parser.exit's signature)."""
+def _exit_quietly(status: int = 0, message: str | None = None) -> None:  # parser.exit's signature; rank 0 speaks
     if status:
         time.sleep(OTHERS_WAIT_S)
     sys.exit(status)
