@@ -41,12 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
     add_run_arguments(train)  # every setting of a RunConfig, with its defaults
-    train.add_argument("--device", default="auto",
-                       help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available")
     train.add_argument("--root", type=root_argument, help=root_help)
-    train.add_argument("--save", type=output_file, metavar="PATH",
-                       help="save the trained weights here, with the network's name and options "
-                       "(mnist_lessons.models.load_weights rebuilds it)")
+    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the "
+                       "network's name and options (mnist_lessons.models.load_weights rebuilds it)")
     parser.commands = {"data": data, "train": train}  # their own parsers, for errors in their name
     return parser
 
