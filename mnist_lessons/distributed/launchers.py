@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PORT = 29500  # torchrun's, when nothing names a job to derive one from
-#: Ports derived from a job id fall in [PORT_BASE, PORT_BASE + PORT_SPAN): below Linux's ephemeral range.
-PORT_BASE, PORT_SPAN = 20000, 10000
+PORT_BASE, PORT_SPAN = 20000, 10000  # ports derived from a job id: [BASE, BASE + SPAN), below the ephemeral ones
 MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")  # mpi4py can tell them rank 0's host
 #: Variables that name the job (and step), to derive a port shared by every rank.
 JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
                     "PMIX_NAMESPACE")
+BACKENDS = ("auto", "gloo", "nccl")
 
 
 class LauncherConflict(ValueError):
@@ -144,9 +144,8 @@ def _expand_one(name: str, whole: str) -> list[str]:
 def job_hosts(env: Mapping[str, str]) -> list[str]:
     """The job's hosts in order, from PBS's node file or Slurm's node list (empty if neither is known)."""
     nodefile = env.get("PBS_NODEFILE")
-    if nodefile and Path(nodefile).is_file():
-        hosts = [line.strip() for line in Path(nodefile).read_text().splitlines() if line.strip()]
-        return list(dict.fromkeys(hosts))  # PBS repeats a host once per slot
+    if nodefile and Path(nodefile).is_file():  # PBS repeats a host once per slot: keep each once, in order
+        return list(dict.fromkeys(line.strip() for line in Path(nodefile).read_text().splitlines() if line.strip()))
     nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST")
     return expand_nodelist(nodelist) if nodelist else []
 
@@ -197,9 +196,6 @@ def rendezvous_over_mpi(ranks: Ranks) -> tuple[str, int] | None:
         return None
     found = (socket.gethostname(), free_port("")) if ranks.rank == 0 else None
     return MPI.COMM_WORLD.bcast(found, root=0)
-
-
-BACKENDS = ("auto", "gloo", "nccl")
 
 
 @dataclass(frozen=True)
