@@ -1,5 +1,4 @@
-"""Command line: ``python -m mnist_lessons`` (or ``mnist-lessons``): ``data`` fetches and verifies MNIST; ``train``
-trains one run of the recipe (a RunConfig of the options) and tests it. Argument types live in :mod:`.args`."""
+"""Command line ``mnist-lessons`` (``python -m mnist_lessons``): ``data`` fetches MNIST, ``train`` trains and tests."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from ..log import setup_logging
 from ..models import describe_network
 from ..outputs import save_state_dict
 from ..training.loops import evaluate
-from ..training.recipe import RunConfig, run
+from ..training.recipe import run
 from .args import LessonParser, add_run_arguments, check_outputs, output_file, root_argument, run_config
 
 log = logging.getLogger(__name__)
@@ -29,13 +28,10 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mnist-lessons`` parser with its ``data`` and ``train`` subcommands."""
-    parser = LessonParser(
-        prog="mnist-lessons",
-        description="Fetch MNIST and train the book's networks on it.",
-        epilog="Examples:\n  mnist-lessons data --root ./data\n"
+    parser = LessonParser(prog="mnist-lessons", description="Fetch MNIST and train the book's networks on it.", epilog=(
+        "Examples:\n  mnist-lessons data --root ./data\n"
         "  mnist-lessons train --model mlp --epochs 5 --lr 0.05 --save weights.pt\n"
-        "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment",
-    )
+        "  mnist-lessons train --model cnn --optimizer adam --lr 0.01 --schedule cosine --shuffle --augment"))
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=LessonParser)
 
@@ -45,19 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model on MNIST and report validation and test accuracy")
     add_run_arguments(train)  # every setting of a RunConfig, with its defaults
-    train.add_argument("--device", default="auto",
-                       help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available (default: auto)")
+    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps, xpu, or auto: the best available")
     train.add_argument("--root", type=root_argument, help=root_help)
-    train.add_argument("--save", type=output_file, metavar="PATH",
-                       help="save the trained weights here, with the network's name and options "
-                       "(mnist_lessons.models.load_weights rebuilds it)")
+    train.add_argument("--save", type=output_file, metavar="PATH", help="save the trained weights here, with the "
+                       "network's name and options (mnist_lessons.models.load_weights rebuilds it)")
     parser.commands = {"data": data, "train": train}  # their own parsers, for errors in their name
     return parser
 
 
 class ProgressBatches:
-    """Progress through the batches: a rich bar on stderr in a terminal, restarting every epoch; elsewhere
-    (a log file, a pipe) a log line every ``every_s`` seconds, so a slow epoch is never silent."""
+    """Batches with progress: a rich bar in a terminal, else (a log, a pipe) a log line every ``every_s`` seconds."""
 
     def __init__(self, batches, every_s: float = 30.0) -> None:
         self.batches, self.epoch, self.every_s = batches, 0, every_s
@@ -82,12 +75,13 @@ class ProgressBatches:
 
 def cmd_data(args: argparse.Namespace) -> int:
     root = data_dir(args.root)
-    source = ensure_mnist(root)
-    print(f"MNIST is in {raw_dir(root)} (served by: {source})")
+    print(f"MNIST is in {raw_dir(root)} (served by: {ensure_mnist(root)})")
     return 0
 
 
-def cmd_train(args: argparse.Namespace, recipe: RunConfig) -> int:
+def cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    recipe = run_config(parser, args)  # settings that do not fit together are argument errors too
+    check_outputs(parser, {"--save": args.save}, args.root)
     device = pick_device(args.device)
     splits = mnist_splits(args.root, device=device, seed=recipe.seed)
     log.info(f"training {recipe.model} on {device} for {recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''} "
@@ -108,11 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":  # settings that do not fit together are argument errors too
-        train = run_config(parser.commands["train"], args)
-        check_outputs(parser.commands["train"], {"--save": args.save}, args.root)
     try:
-        return cmd_data(args) if args.command == "data" else cmd_train(args, train)
+        return cmd_data(args) if args.command == "data" else cmd_train(args, parser.commands["train"])
     except (ValueError, RuntimeError, OSError, ArithmeticError) as err:  # ArithmeticError: TrainingDiverged
         print(f"mnist-lessons {args.command}: error: {err}", file=sys.stderr)
         return 1

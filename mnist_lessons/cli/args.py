@@ -1,5 +1,4 @@
-"""Argument parsing shared by the command lines: one-line errors, argument types that check as
-:mod:`mnist_lessons.checks` does, and one flag per :class:`~mnist_lessons.training.recipe.RunConfig` setting."""
+"""Argument parsing shared by the command lines: one-line errors, checked types, a flag per RunConfig setting."""
 
 from __future__ import annotations
 
@@ -21,8 +20,7 @@ class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
     """``--help`` that shows every option's default, unless its text already says it or there is none."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
+        text, default = action.help or "", action.default
         shown = action.option_strings and default is not False and default not in (None, argparse.SUPPRESS)
         return f"{text} (default: %(default)s)" if shown and "(default" not in text else text
 
@@ -57,8 +55,8 @@ seed = _argument_type(int, minimum=0, maximum=2**32 - 1)  # what NumPy, PyTorch 
 positive_float = _argument_type(float, minimum=0.0, strict=True)
 probability = _argument_type(float, minimum=0.0, maximum=1.0)  # a rate in [0, 1), such as dropout
 non_negative_float = _argument_type(float, minimum=0.0)
-WEEK_S = 7 * 24 * 3600.0  # a timeout: more than nothing, less than a week (what a timer can hold)
-timeout_seconds = _argument_type(float, " (seconds, under a week)", minimum=0.0, strict=True, maximum=WEEK_S)
+#: A timeout: more than nothing, less than a week (what a timer can hold).
+timeout_seconds = _argument_type(float, " (seconds, under a week)", minimum=0.0, strict=True, maximum=7 * 24 * 3600.0)
 
 
 def output_file(text: str) -> Path:
@@ -88,7 +86,6 @@ RUN_HELP = {
     "model": "which network",
     "hidden_sizes": "widths of the hidden layers",
     "dropout": "dropout rate",
-    "optimizer": "optimiser",
     "lr": "learning rate",
     "weight_decay": "L2 penalty of the optimiser",
     "batch_size": "examples per step",
@@ -137,10 +134,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
         elif kind in (int, float):
             options = {"type": RUN_TYPES.get(field.name, positive_int if kind is int else non_negative_float),
                        "metavar": "N" if default is None else None}
-        elif kind is str:
+        else:  # a string
             options = {}
-        else:
-            raise TypeError(f"RunConfig.{field.name} has no command-line form: describe it in add_run_arguments")
         if field.name in owners:  # given only when asked for; the help says what the network uses otherwise
             shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
             text, default = f"{text} of the {' and '.join(owners[field.name])} (default: {shown})", None

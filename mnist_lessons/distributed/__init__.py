@@ -1,11 +1,7 @@
 """The lesson's training, data parallel: one process per device, launched by torchrun, mpiexec or srun.
 
-    torchrun --standalone --nproc-per-node 2 -m mnist_lessons.distributed --model mlp --epochs 2
-
-Each rank trains on its share of every global batch (:class:`ShardedBatches`) and ``DistributedDataParallel``
-averages the gradients: the run computes what one process would, up to rounding. Only rank 0 logs and writes;
-a rank that dies or hangs ends the job, after ``--timeout`` s, with one line. :mod:`.launchers` reads the ranks.
-"""
+Each rank trains on its share of every global batch; ``DistributedDataParallel`` averages the gradients, so the
+run computes what one process would, up to rounding. Only rank 0 logs and writes."""
 
 from __future__ import annotations
 
@@ -29,7 +25,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checks import check_int
 from ..cli.args import (LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument,
                         run_config, timeout_seconds)
 from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
@@ -95,8 +90,7 @@ def _setup_with_ezpz(ezpz) -> World:
 
 
 class ShardedBatches:
-    """This rank's share of every global batch: rows ``rank::world_size``; a last batch that cannot be shared
-    evenly is dropped on every rank, so all take the same steps.
+    """This rank's rows ``rank::world_size`` of every global batch; one not evenly shared is dropped on every rank.
 
     >>> global_batches = TensorBatches(torch.zeros(8, 1, 28, 28), torch.arange(8), batch_size=4)
     >>> [y.tolist() for _, y in ShardedBatches(global_batches, rank=1, world_size=2)]
@@ -104,10 +98,6 @@ class ShardedBatches:
     """
 
     def __init__(self, batches: TensorBatches | AugmentedBatches, rank: int, world_size: int) -> None:
-        world_size = check_int("world_size", world_size, minimum=1)
-        rank = check_int("rank", rank, minimum=0)
-        if rank >= world_size:
-            raise ValueError(f"rank must be below world_size ({world_size}), got {rank}")
         tensors = batches.batches if isinstance(batches, AugmentedBatches) else batches  # augmented whole, then shared
         if tensors.batch_size % world_size:
             raise ValueError(f"the global batch size {tensors.batch_size} must be a multiple of "
@@ -131,9 +121,9 @@ def evaluate_sharded(split: Split, model: nn.Module, world: World, batch_size: i
              for x, y in split.eval_batches(batch_size * world.world_size)]
     count = sum(len(y) for _, y in share)
     accuracy, loss = evaluate(share, model, nn.CrossEntropyLoss())
-    totals = torch.tensor([loss * count, round(accuracy * count / 100), count], dtype=torch.float64, device=world.device)
-    dist.all_reduce(totals)  # sum over ranks
-    loss_sum, correct, count = totals.tolist()
+    sums = torch.tensor([loss * count, round(accuracy * count / 100), count], dtype=torch.float64, device=world.device)
+    dist.all_reduce(sums)  # over ranks
+    loss_sum, correct, count = sums.tolist()
     return Evaluation(100.0 * correct / count, loss_sum / count)
 
 
@@ -160,14 +150,12 @@ def _injected_failure(world: World) -> None:
 
 
 def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) -> tuple[dict, nn.Module]:
-    """Train as :func:`~mnist_lessons.training.recipe.run` does, with the model in ``DistributedDataParallel`` and
-    each rank on its share of every global batch; test once; return the results and the model."""
-    x, y = splits.train.x.to(world.device), splits.train.y.to(world.device)
-    if config.train_size is not None:
-        if config.train_size > len(x):
-            raise ValueError(f"--train-size {config.train_size:,} is more than the {len(x):,} training images; "
-                             f"give at most {len(x):,} or leave it out")
-        x, y = x[: config.train_size], y[: config.train_size]
+    """Train as :func:`~mnist_lessons.training.recipe.run` does, in ``DistributedDataParallel``; test once."""
+    available = len(splits.train)
+    if config.train_size is not None and config.train_size > available:
+        raise ValueError(f"--train-size {config.train_size:,} is more than the {available:,} training images; "
+                         f"give at most {available:,} or leave it out")
+    x, y = splits.train.x[: config.train_size].to(world.device), splits.train.y[: config.train_size].to(world.device)
     val, test = (Split(s.x.to(world.device), s.y.to(world.device)) for s in (splits.val, splits.test))
     seed_everything(config.seed)  # the same initial weights on every rank
     model = config.build_model().to(world.device)
@@ -202,24 +190,24 @@ def train_data_parallel(config: RunConfig, splits: MNISTSplits, world: World) ->
         log.info(f"epoch {epoch} | val {val_loss:.3f} / {val_acc:.2f} % | lr {lr:.3g} | training {seconds:.2f} s")
     test_acc, test_loss = evaluate_sharded(test, model, world, config.eval_batch_size)
     log.info(f"test accuracy {test_acc:.2f}% (loss {test_loss:.3f})")
-    return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend, "device": world.device.type,
-            "threads_per_process": torch.get_num_threads(), **{f.name: getattr(config, f.name) for f in fields(config)},
-            "parameters": count_parameters(model), "train_images": len(x), "steps_per_epoch": len(train_batches),
-            "history": history, "train_seconds": sum(h["train_seconds"] for h in history),
-            "test_acc": test_acc, "test_loss": test_loss}, model
+    return {"world_size": world.world_size, "launcher": world.launcher, "backend": world.backend,
+            "device": world.device.type, "threads_per_process": torch.get_num_threads(),
+            **{f.name: getattr(config, f.name) for f in fields(config)}, "parameters": count_parameters(model),
+            "train_images": len(x), "steps_per_epoch": len(train_batches), "history": history,
+            "train_seconds": sum(h["train_seconds"] for h in history), "test_acc": test_acc,
+            "test_loss": test_loss}, model
 
 
 def build_parser(writer: bool = True) -> argparse.ArgumentParser:
-    """The options of ``mnist-lessons train`` (a global batch, shuffled by default) and the job's; ``--out`` and
-    ``--save`` are checked only by the ``writer`` (rank 0): another node may not see the same folders."""
+    """``mnist-lessons train``'s options and the job's; only the ``writer`` (rank 0) checks ``--out`` and ``--save``."""
     output = output_file if writer else Path
     parser = LessonParser(prog=PROG, description=__doc__.splitlines()[0])
     add_run_arguments(parser, skip=("train_eval_size",), flags={"batch_size": "--global-batch-size"},
                       help={"batch_size": "examples per step over all processes together (a multiple of their number)"})
     parser.set_defaults(shuffle=True)  # each epoch its own order, as DistributedSampler shuffles
     parser.add_argument("--backend", choices=launchers.BACKENDS, default="auto",
-                        help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process "
-                             "on the node has a GPU, else gloo (default: auto)")
+                        help="gloo (CPU), nccl (one CUDA GPU per process) or auto: nccl when every process on the "
+                             "node has a GPU, else gloo")
     parser.add_argument("--threads", type=positive_int,
                         help="PyTorch threads per process (default: $OMP_NUM_THREADS, else cores / local processes)")
     parser.add_argument("--timeout", type=timeout_seconds, default=120.0,
@@ -239,16 +227,14 @@ def cpu_cores() -> int:
 
 def threads_per_process(local_world_size: int) -> int:
     """$OMP_NUM_THREADS if set (torchrun sets 1 for several processes), else CPU cores / processes on this node."""
-    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
-        return int(os.environ["OMP_NUM_THREADS"])
-    return max(1, cpu_cores() // local_world_size)
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else max(1, cpu_cores() // local_world_size)
 
 
 OTHERS_WAIT_S = 2.0  # ranks but 0 wait this long to report: if rank 0 met the same problem, the job has ended
 
 
-def _exit_quietly(status: int = 0, message: str | None = None) -> None:
-    """Leave without a word: rank 0 reports the same problem (parser.exit's signature)."""
+def _exit_quietly(status: int = 0, message: str | None = None) -> None:  # parser.exit's signature; rank 0 speaks
     if status:
         time.sleep(OTHERS_WAIT_S)
     sys.exit(status)
@@ -287,24 +273,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if reporter:  # the one process that writes: its outputs must not clash with each other or with MNIST
         check_outputs(parser, {"--out": args.out, "--save": args.save}, args.root)
     if problem is not None:
-        if not reporter:
-            _exit_quietly(2)
-        return _fail(0, str(problem), status=2)
-    try:
-        pick_backend(ranks, args.backend)  # refuse an impossible --backend before starting
-    except ValueError as err:  # this node's GPUs: may differ from rank 0's
-        return _fail(ranks.rank, str(err), status=2)
+        parser.exit(2, f"{PROG}: error: {problem}\n")  # said by one process
     torch.set_num_threads(args.threads or threads_per_process(ranks.local_world_size))
     try:
         world = setup(args.timeout, args.backend)
-    except (ValueError, RuntimeError) as err:
-        return _fail(ranks.rank, str(err))
+    except (ValueError, RuntimeError) as err:  # an impossible --backend on this node's GPUs, no meeting point: 2
+        return _fail(ranks.rank, str(err), status=2 if isinstance(err, ValueError) else 1)
     if world.rank != 0:
         logging.disable(logging.INFO)  # only rank 0 reports progress; the others still report problems
     try:
         _injected_failure(world)
         start = time.perf_counter()
-        splits = synthetic_splits(args.synthetic, recipe.seed) if args.synthetic else mnist_splits(args.root, seed=recipe.seed)
+        seed = recipe.seed
+        splits = synthetic_splits(args.synthetic, seed) if args.synthetic else mnist_splits(args.root, seed=seed)
         results, model = train_data_parallel(recipe, splits, world)
         results["total_seconds"] = time.perf_counter() - start
         if world.rank == 0 and args.out:
@@ -312,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_or_rescue(args.out, (text + "\n").encode(), "the results", ".json")
             log.info(f"results written to {args.out}")
         if world.rank == 0 and args.save:
-            written = save_state_dict(model, args.save, recipe.model, describe_network(recipe.model, **recipe.model_options()))
+            network = describe_network(recipe.model, **recipe.model_options())
+            written = save_state_dict(model, args.save, recipe.model, network)
             log.info(f"weights saved to {written}")
     except KeyboardInterrupt:
         if world.rank == 0:
@@ -329,15 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def launch(args: Sequence[str], nproc_per_node: int = 1, timeout_s: float = 600,
            env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` here, in ``cwd``, with
-    OMP_NUM_THREADS = cores / N and the caller's data directory unless ``env`` says otherwise; stderr merged into
-    ``.stdout``. Past ``timeout_s`` the whole job is killed (a TimeoutError)."""
+    """Run ``torchrun --standalone --nproc-per-node N -m mnist_lessons.distributed ARGS`` in ``cwd``, with
+    OMP_NUM_THREADS = cores / N, stderr in ``.stdout``; past ``timeout_s`` kill the whole job and raise TimeoutError."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc_per_node}",
                "--monitor-interval=0.5", "-m", "mnist_lessons.distributed", *args]
-    environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
+    short_lines = {LINE_ENV: "short"} if running_in_notebook() else {}  # in a notebook: numbers first
+    environment = {**short_lines, **os.environ, "OMP_NUM_THREADS": str(max(1, cpu_cores() // nproc_per_node)),
                    "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir()), **(env or {})}
-    if running_in_notebook():
-        environment.setdefault(LINE_ENV, "short")  # log the short line, numbers first
     with subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, start_new_session=True) as job:  # its own process group, to kill it whole
         try:

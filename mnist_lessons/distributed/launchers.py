@@ -1,7 +1,5 @@
-"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI,
-MPICH/PALS, Intel MPI or Slurm, read from the variables each sets: pure functions of an environment mapping
-(reading ``PBS_NODEFILE`` aside), so tests can hand them any launcher's variables.
-"""
+"""Who is this process in the job? Rank, world size, meeting point and device under torchrun, Open MPI, MPICH/PALS,
+Intel MPI or Slurm: pure functions of the variables each sets (reading ``PBS_NODEFILE`` aside), easy to test."""
 
 from __future__ import annotations
 
@@ -13,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PORT = 29500  # torchrun's, when nothing names a job to derive one from
-#: Ports derived from a job id fall in [PORT_BASE, PORT_BASE + PORT_SPAN): below Linux's ephemeral range.
-PORT_BASE, PORT_SPAN = 20000, 10000
+PORT_BASE, PORT_SPAN = 20000, 10000  # ports derived from a job id: [BASE, BASE + SPAN), below the ephemeral ones
 MPI_LAUNCHERS = ("openmpi", "pals", "intel-mpi", "mpich")  # mpi4py can tell them rank 0's host
 #: Variables that name the job (and step), to derive a port shared by every rank.
 JOB_ID_VARIABLES = ("PBS_JOBID", "PALS_APID", "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_MCA_ess_base_jobid",
                     "PMIX_NAMESPACE")
+BACKENDS = ("auto", "gloo", "nccl")
 
 
 class LauncherConflict(ValueError):
@@ -41,8 +39,7 @@ class Ranks:
 
 
 def detect_launcher(env: Mapping[str, str], torchrun: bool = True) -> str:
-    """Which launcher started this process: torchrun (looked for if ``torchrun``), openmpi, pals, intel-mpi, mpich,
-    slurm, or none. MPI comes before Slurm: ``mpiexec`` in a Slurm job inherits the script's ``SLURM_PROCID=0``."""
+    """Which launcher started this process, or "none"; MPI before Slurm: ``mpiexec`` inherits ``SLURM_PROCID=0``."""
     if torchrun and "RANK" in env and "WORLD_SIZE" in env:
         return "torchrun"
     if "OMPI_COMM_WORLD_SIZE" in env:
@@ -57,7 +54,6 @@ def detect_launcher(env: Mapping[str, str], torchrun: bool = True) -> str:
 
 
 def _int(env: Mapping[str, str], *names: str, default: int | None = None) -> int:
-    """The first of ``names`` set in ``env``, as an integer (``default`` if none is set)."""
     for name in names:
         if name in env:
             try:
@@ -89,8 +85,8 @@ def identify(env: Mapping[str, str]) -> Ranks:
         if (mpi.rank, mpi.world_size) != (ranks.rank, ranks.world_size):
             reporter = 0 if (ranks.rank, ranks.world_size) != (0, mpi.world_size) else 1
             raise LauncherConflict(
-                f"RANK={ranks.rank} and WORLD_SIZE={ranks.world_size} (torchrun's variables, left in the shell?) disagree "
-                f"with {started_by}, which started this process as rank {mpi.rank} of {mpi.world_size}; unset RANK and "
+                f"RANK={ranks.rank} and WORLD_SIZE={ranks.world_size} (torchrun's, left in the shell?) disagree with "
+                f"{started_by}, which started this process as rank {mpi.rank} of {mpi.world_size}; unset RANK and "
                 "WORLD_SIZE (and LOCAL_RANK, MASTER_ADDR, MASTER_PORT) and launch again", report=mpi.rank == reporter)
     return ranks
 
@@ -148,9 +144,8 @@ def _expand_one(name: str, whole: str) -> list[str]:
 def job_hosts(env: Mapping[str, str]) -> list[str]:
     """The job's hosts in order, from PBS's node file or Slurm's node list (empty if neither is known)."""
     nodefile = env.get("PBS_NODEFILE")
-    if nodefile and Path(nodefile).is_file():
-        hosts = [line.strip() for line in Path(nodefile).read_text().splitlines() if line.strip()]
-        return list(dict.fromkeys(hosts))  # PBS repeats a host once per slot
+    if nodefile and Path(nodefile).is_file():  # PBS repeats a host once per slot: keep each once, in order
+        return list(dict.fromkeys(line.strip() for line in Path(nodefile).read_text().splitlines() if line.strip()))
     nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST")
     return expand_nodelist(nodelist) if nodelist else []
 
@@ -170,8 +165,7 @@ def torch_environment(ranks: Ranks, host: str, port: int) -> dict[str, str]:
 
 
 def meeting_point(env: Mapping[str, str], ranks: Ranks) -> tuple[str, int]:
-    """(host, port) where rank 0 waits for the others: ``MASTER_ADDR`` if set, ``127.0.0.1`` on one host, rank 0's
-    name sent by mpi4py under MPI, else the first host of the job (launchers place ranks in host order)."""
+    """(host, port) where rank 0 waits: MASTER_ADDR, loopback on one host, mpi4py's word, or the job's first host."""
     if ranks.launcher == "none":
         return "127.0.0.1", free_port()
     port = job_port(env)
@@ -204,9 +198,6 @@ def rendezvous_over_mpi(ranks: Ranks) -> tuple[str, int] | None:
     return MPI.COMM_WORLD.bcast(found, root=0)
 
 
-BACKENDS = ("auto", "gloo", "nccl")
-
-
 @dataclass(frozen=True)
 class Placement:
     """Where one process computes: its backend, its device (``cpu`` or ``cuda:N`` as it numbers them) and why."""
@@ -218,8 +209,7 @@ class Placement:
 
 def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_world_size: int,
                    env: Mapping[str, str], nccl: bool = True) -> Placement:
-    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees (``visible_gpus``); processes
-    that would share a GPU are an error (nccl would stop). ``auto`` falls back to gloo only without a GPU."""
+    """gloo on the CPUs or nccl on a CUDA GPU, from the GPUs this process sees; processes sharing one are an error."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
     if requested == "gloo":
@@ -228,16 +218,15 @@ def choose_backend(requested: str, visible_gpus: int, local_rank: int, local_wor
     if visible_gpus and nccl:
         if visible_gpus >= local_world_size:
             return Placement("nccl", f"cuda:{local_rank}", f"{visible_gpus} GPU(s) seen by each of the "
-                             f"{local_world_size} process(es) on this node: GPU {local_rank} for local rank {local_rank}")
+                             f"{local_world_size} process(es) here: GPU {local_rank} for local rank {local_rank}")
         if mask:
             return Placement("nccl", "cuda:0", f"CUDA_VISIBLE_DEVICES={mask}: a GPU of its own")
-        raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs one "
-                         "each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
+        raise ValueError(f"the {local_world_size} processes on this node share {visible_gpus} GPU(s) and nccl needs "
+                         "one each: give each process its own (srun --gpus-per-task=1, or jobs/set_affinity.sh under "
                          f"mpiexec), start at most {visible_gpus} per node, or use --backend gloo (CPUs)")
-    if visible_gpus:
-        why = "this PyTorch was built without nccl"
-    else:
-        why = "this process sees no CUDA GPU" + (f" (CUDA_VISIBLE_DEVICES={mask!r})" if mask is not None else "")
+    why = "this PyTorch was built without nccl" if visible_gpus else "this process sees no CUDA GPU"
+    if not visible_gpus and mask is not None:
+        why += f" (CUDA_VISIBLE_DEVICES={mask!r})"
     if requested == "nccl":
         raise ValueError(f"backend nccl needs a CUDA GPU for each process, but {why}; use --backend gloo (CPUs), "
                          "or run where the GPUs are visible")
