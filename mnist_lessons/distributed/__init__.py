@@ -25,6 +25,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..checks import check_int
 from ..cli.args import (LessonParser, add_run_arguments, check_outputs, output_file, positive_int, root_argument,
                         run_config, timeout_seconds)
 from ..config import DATA_DIR_ENV, EVAL_BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
@@ -98,6 +99,9 @@ class ShardedBatches:
     """
 
     def __init__(self, batches: TensorBatches | AugmentedBatches, rank: int, world_size: int) -> None:
+        world_size, rank = check_int("world_size", world_size, minimum=1), check_int("rank", rank, minimum=0)
+        if rank >= world_size:
+            raise ValueError(f"rank must be below world_size ({world_size}), got {rank}")
         tensors = batches.batches if isinstance(batches, AugmentedBatches) else batches  # augmented whole, then shared
         if tensors.batch_size % world_size:
             raise ValueError(f"the global batch size {tensors.batch_size} must be a multiple of "
