@@ -29,6 +29,7 @@ class PolynomialFits:
     x_train: np.ndarray
     y_train: np.ndarray
     noise: float
+    n_test: int
     fits: dict[int, Polynomial]
     train_error: list[float]
     test_error: list[float]
@@ -79,4 +80,4 @@ def fit_polynomials(degrees: Sequence[int], n_train: int = 12, n_test: int = 100
     fits = {d: Polynomial.fit(x_train, y_train, d) for d in degrees}  # each rescales x to [-1, 1]: well conditioned
     train_error = [_rmse(fits[d], x_train, y_train) for d in degrees]
     test_error = [_rmse(fits[d], x_test, y_test) for d in degrees]
-    return PolynomialFits(degrees, x_train, y_train, noise, fits, train_error, test_error)
+    return PolynomialFits(degrees, x_train, y_train, noise, n_test, fits, train_error, test_error)
