@@ -60,22 +60,39 @@ class SeedStudy:
     values: tuple[float, ...]
     metric: str = "val_acc"
     runs: list[Run] = field(default_factory=list, repr=False)
-    mean: float = field(init=False)
-    std: float = field(init=False)
-    low: float = field(init=False)
-    high: float = field(init=False)
-    range: float = field(init=False)  # highest minus lowest value
-    diverged: int = field(init=False)  # how many seeds' runs diverged (their value is NaN)
 
     def __post_init__(self) -> None:
         self.seeds = _check_seeds(self.seeds)
         self.values = tuple(float(v) for v in self.values)
         if len(self.values) != len(self.seeds):
             raise ValueError(f"got {len(self.values)} values for {len(self.seeds)} seeds")
-        self.mean, self.std = mean_and_std(self.values)
-        self.low, self.high = min(self.values), max(self.values)
-        self.range = self.high - self.low
-        self.diverged = sum(math.isnan(v) for v in self.values)
+
+    @property
+    def mean(self) -> float:
+        return mean_and_std(self.values)[0]
+
+    @property
+    def std(self) -> float:
+        """The sample standard deviation over the seeds."""
+        return mean_and_std(self.values)[1]
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def range(self) -> float:
+        """Highest minus lowest value."""
+        return self.high - self.low
+
+    @property
+    def diverged(self) -> int:
+        """How many seeds' runs diverged (their value is NaN)."""
+        return sum(math.isnan(v) for v in self.values)
 
     def summary(self) -> dict[str, Any]:
         """One table row: label, number of seeds, mean, std, min, max and range."""
